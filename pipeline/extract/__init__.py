@@ -1,0 +1,175 @@
+"""Extraction: one file in, one Document out.
+
+Each format has its own module (pdf, text, markdown, html, docx) exposing one function
+``read(path) -> RawDocument``. This module picks the reader by extension and assembles the
+Document: clean text, block offsets into it, and section paths from the headings.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
+from pathlib import Path
+
+from pipeline.corpus import content_hash, infer_source, unsupported_reason
+from pipeline.errors import EmptyDocumentError, ExtractionError, UnsupportedFormatError
+from pipeline.model import (
+    Block,
+    Document,
+    ExtractionBatch,
+    Failure,
+    RawBlock,
+    RawDocument,
+    Role,
+    Source,
+)
+
+# Extension → module in this package; modules are imported on first use so that a PDF-free
+# run never pays for pdfplumber.
+READERS = {
+    ".pdf": "pdf",
+    ".txt": "text",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".html": "html",
+    ".htm": "html",
+    ".docx": "docx",
+}
+BLOCK_SEPARATOR = "\n\n"
+NUMBERED_HEADING_RE = re.compile(r"^(\d{1,2}(?:\.\d{1,2}){0,4})\.?\s")
+
+
+def reader_for(path: Path) -> Callable[[Path], RawDocument]:
+    """The format reader for a file, chosen by its extension."""
+    module_name = READERS.get(path.suffix.lower())
+    if module_name is None:
+        raise UnsupportedFormatError(path, unsupported_reason(path))
+    module = importlib.import_module(f"pipeline.extract.{module_name}")
+    reader: Callable[[Path], RawDocument] = module.read
+    return reader
+
+
+def extract(source: Source) -> Document:
+    """Extract one document; raises an ExtractionError subclass naming the file and the fix."""
+    path = source.path
+    if not path.is_file():
+        raise ExtractionError(path, "the file does not exist; check the path or the manifest entry.")
+    if path.stat().st_size == 0:
+        raise EmptyDocumentError(path, "the file is empty (0 bytes); replace it with the real document.")
+    read = reader_for(path)
+    try:
+        raw = read(path)
+    except ExtractionError:
+        raise
+    except Exception as err:  # a parser's own exception: report it with the file's name
+        raise ExtractionError(
+            path, f"could not be read as {path.suffix.lstrip('.').upper()} ({type(err).__name__}: {err})."
+        ) from err
+    if not any(block.text.strip() for block in raw.blocks):
+        raise EmptyDocumentError(
+            path, "no text could be extracted; if it is a scan, run OCR on it first and add the result."
+        )
+    if source.inferred:
+        source = infer_from_metadata(source, dict(raw.metadata))
+    return assemble(source, raw, content_hash(path))
+
+
+def extract_file(path: Path | str) -> Document:
+    """Extract a file outside any corpus, with metadata inferred from the file."""
+    return extract(infer_source(Path(path)))
+
+
+def extract_all(sources: Iterable[Source]) -> ExtractionBatch:
+    """Extract many documents; a file that fails is reported and the rest go on."""
+    documents: list[Document] = []
+    failures: list[Failure] = []
+    for source, outcome in iter_extract(sources):
+        if isinstance(outcome, Document):
+            documents.append(outcome)
+        else:
+            failures.append(Failure(source.path, outcome.reason))
+    return ExtractionBatch(tuple(documents), tuple(failures))
+
+
+def iter_extract(sources: Iterable[Source]) -> Iterator[tuple[Source, Document | ExtractionError]]:
+    """Extract lazily, yielding each document or its error, for progress bars."""
+    for source in sources:
+        try:
+            yield source, extract(source)
+        except ExtractionError as err:
+            yield source, err
+
+
+def infer_from_metadata(source: Source, metadata: dict[str, str]) -> Source:
+    """Improve inferred metadata with what the file says about itself (a title, a year)."""
+    updates: dict[str, object] = {}
+    if metadata.get("title"):
+        updates["title"] = metadata["title"]
+    if metadata.get("year", "").isdigit() and source.year is None:
+        updates["year"] = int(metadata["year"])
+    return replace(source, **updates) if updates else source  # type: ignore[arg-type]
+
+
+def heading_level(block: RawBlock, last_numbered: int) -> int:
+    """A heading's depth: the format's own, its numbering ("2.3" → 2), or one below the last."""
+    if block.level:
+        return block.level
+    match = NUMBERED_HEADING_RE.match(block.text)
+    if match:
+        parts = match.group(1).split(".")
+        # "1.0 Innledning" is a chapter, written the way some theses number them.
+        while len(parts) > 1 and parts[-1] == "0":
+            parts.pop()
+        return len(parts)
+    return last_numbered + 1
+
+
+def assemble(source: Source, raw: RawDocument, digest: str) -> Document:
+    """Join raw blocks into the document text and give each block its offsets and section."""
+    blocks: list[Block] = []
+    stack: list[tuple[int, str]] = []
+    last_numbered = 0
+    cursor = 0
+    pieces: list[str] = []
+    for raw_block in raw.blocks:
+        text = raw_block.text.strip()
+        if not text:
+            continue
+        level = raw_block.level
+        if raw_block.role is Role.HEADING:
+            level = heading_level(raw_block, last_numbered)
+            if raw_block.level or NUMBERED_HEADING_RE.match(text):
+                last_numbered = level
+            while stack and stack[-1][0] >= level:
+                stack.pop()
+            stack.append((level, text))
+        if pieces:
+            pieces.append(BLOCK_SEPARATOR)
+            cursor += len(BLOCK_SEPARATOR)
+        pieces.append(text)
+        blocks.append(
+            Block(
+                text=text,
+                role=raw_block.role,
+                page=raw_block.page,
+                section=tuple(title for _, title in stack),
+                char_start=cursor,
+                char_end=cursor + len(text),
+                level=level,
+                rows=raw_block.rows,
+                label=raw_block.label,
+            )
+        )
+        cursor += len(text)
+    return Document(
+        source=source,
+        text="".join(pieces),
+        blocks=tuple(blocks),
+        content_hash=digest,
+        report=raw.report,
+    )
+
+
+__all__ = ["assemble", "extract", "extract_all", "extract_file", "iter_extract", "reader_for"]

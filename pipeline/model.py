@@ -1,0 +1,190 @@
+"""The shared data model: frozen records that every stage reads and writes.
+
+Provenance is an invariant, not a nicety: for every block,
+``document.text[block.char_start:block.char_end] == block.text``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+
+class Kind(StrEnum):
+    """What kind of text a document is; drives citation style and filters."""
+
+    LAW = "law"
+    REGULATION = "regulation"
+    CIRCULAR = "circular"
+    REPORT = "report"
+    THESIS = "thesis"
+    AUDIT = "audit"
+    OTHER = "other"
+
+
+class Role(StrEnum):
+    """What a block is on the page; only body roles become search passages."""
+
+    HEADING = "heading"
+    PARAGRAPH = "paragraph"
+    LIST_ITEM = "list_item"
+    TABLE = "table"
+    CAPTION = "caption"
+    FIGURE = "figure"  # text drawn inside a chart: axis values, legend labels
+    FOOTNOTE = "footnote"
+    TOC = "toc"
+    NOTE = "note"  # editorial notes such as a statute's amendment history
+
+
+BODY_ROLES = frozenset({Role.HEADING, Role.PARAGRAPH, Role.LIST_ITEM, Role.TABLE})
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One corpus document's provenance: a manifest entry, or what was inferred from the file."""
+
+    doc_id: str
+    path: Path
+    kind: Kind
+    title: str
+    publisher: str = ""
+    year: int | None = None
+    official_id: str = ""
+    origin: str = ""
+    short: str = ""
+    version: str = ""
+    license: str = ""
+    note: str = ""
+    inferred: bool = False  # True when no manifest entry exists for the file
+
+
+@dataclass(frozen=True, slots=True)
+class RawBlock:
+    """A block as a format extractor reads it, before offsets and sections are assigned.
+
+    ``level`` is the heading depth where the format knows it (Markdown ``#``, HTML ``h2``,
+    a numbered heading "1.2"); 0 means "nest below the last numbered heading".
+    """
+
+    text: str
+    role: Role
+    page: int | None = None
+    level: int = 0
+    rows: tuple[tuple[str, ...], ...] = ()
+    label: str = ""  # a footnote's number, a list item's bullet
+
+
+@dataclass(frozen=True, slots=True)
+class Furniture:
+    """A line removed from the text because it is page furniture, kept as metadata."""
+
+    text: str
+    kind: str  # "header", "footer" or "page_number"
+    page: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Repair:
+    """One change made to the text: what it was and what it became."""
+
+    kind: str  # "hyphenation", "hyphen_kept", "footnote_marker", "ligature", "encoding"
+    before: str
+    after: str
+    page: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractionReport:
+    """What the extractor removed and repaired; shown by `kvp extract`."""
+
+    removed: tuple[Furniture, ...] = ()
+    repairs: tuple[Repair, ...] = ()
+    warnings: tuple[str, ...] = ()
+    page_count: int | None = None
+    pages_without_text: tuple[int, ...] = ()
+
+    def count(self, kind: str) -> int:
+        """How many removals or repairs of one kind were made."""
+        return sum(1 for r in self.removed if r.kind == kind) + sum(
+            1 for r in self.repairs if r.kind == kind
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RawDocument:
+    """A format extractor's output: blocks in reading order plus its report."""
+
+    blocks: tuple[RawBlock, ...]
+    report: ExtractionReport = field(default_factory=ExtractionReport)
+    metadata: tuple[tuple[str, str], ...] = ()  # e.g. a title read from the file itself
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """A located block of clean text in a Document."""
+
+    text: str
+    role: Role
+    page: int | None
+    section: tuple[str, ...]
+    char_start: int
+    char_end: int
+    level: int = 0
+    rows: tuple[tuple[str, ...], ...] = ()
+    label: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A Source with its clean text and the blocks that make it up."""
+
+    source: Source
+    text: str
+    blocks: tuple[Block, ...]
+    content_hash: str
+    report: ExtractionReport
+
+    @property
+    def doc_id(self) -> str:
+        return self.source.doc_id
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """A file a batch could not process, by name and reason."""
+
+    path: Path
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class CorpusScan:
+    """The documents a corpus folder holds, and what could not be taken from it."""
+
+    sources: tuple[Source, ...]
+    failures: tuple[Failure, ...] = ()
+    notices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractionBatch:
+    """Documents extracted from many files, and the files that failed, by name and reason."""
+
+    documents: tuple[Document, ...]
+    failures: tuple[Failure, ...] = ()
+
+
+def to_jsonable(value: object) -> object:
+    """A record as plain JSON types: dataclasses to dicts, enums to values, paths to strings."""
+    if hasattr(value, "__dataclass_fields__"):
+        return {name: to_jsonable(getattr(value, name)) for name in value.__dataclass_fields__}
+    if isinstance(value, StrEnum):
+        return value.value
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, tuple | list):
+        return [to_jsonable(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): to_jsonable(item) for key, item in value.items()}
+    return value
