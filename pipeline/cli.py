@@ -33,7 +33,9 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 
 @app.command()
 def extract(
-    path: Annotated[Path, typer.Argument(help="A document file, or a corpus folder for a summary.")],
+    path: Annotated[
+        Path, typer.Argument(help="A document file, or a corpus folder for a summary.")
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
     full: Annotated[bool, typer.Option("--full", help="Print whole blocks, not previews.")] = False,
 ) -> None:
@@ -47,7 +49,11 @@ def extract(
             batch = extract_all(scan.sources)
             failures = [*scan.failures, *batch.failures]
             if as_json:
-                typer.echo(json.dumps(corpus_summary_json(batch.documents, failures), ensure_ascii=False, indent=2))
+                typer.echo(
+                    json.dumps(
+                        corpus_summary_json(batch.documents, failures), ensure_ascii=False, indent=2
+                    )
+                )
             else:
                 for notice in scan.notices:
                     typer.secho(f"note: {notice}", fg=typer.colors.YELLOW, err=True)
@@ -94,7 +100,10 @@ def corpus_summary_json(documents: tuple[Document, ...], failures: list) -> dict
 
 
 def print_corpus_summary(documents: tuple[Document, ...], failures: list) -> None:  # type: ignore[type-arg]
-    header = f"{'document':<24} {'blocks':>6} {'pages':>5} {'hdr/ftr':>7} {'pgno':>5} {'hyph':>5} {'kept':>5} {'fnotes':>6}"
+    header = (
+        f"{'document':<24} {'blocks':>6} {'pages':>5} {'hdr/ftr':>7} {'pgno':>5} "
+        f"{'hyph':>5} {'kept':>5} {'fnotes':>6}"
+    )
     typer.echo(header)
     for d in documents:
         c = report_counts(d.report)
@@ -129,6 +138,10 @@ def print_document(document: Document, *, full: bool) -> None:
     for block in document.blocks:
         page = f"p.{block.page}" if block.page is not None else "p.-"
         section = " › ".join(block.section[-2:])
-        text = block.text if full or len(block.text) <= PREVIEW_CHARS else block.text[:PREVIEW_CHARS] + "…"
+        text = (
+            block.text
+            if full or len(block.text) <= PREVIEW_CHARS
+            else block.text[:PREVIEW_CHARS] + "…"
+        )
         typer.secho(f"[{page:>5}] {block.role.value:<9} {section}", fg=typer.colors.CYAN)
         typer.echo(f"    {text}")

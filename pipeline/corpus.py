@@ -120,11 +120,14 @@ def source_from_entry(entry: dict[str, Any], folder: Path, number: int) -> Sourc
     where = f"{MANIFEST_NAME} entry {number} ({entry.get('id', 'no id')})"
     missing = [key for key in REQUIRED_KEYS if not entry.get(key)]
     if missing:
-        raise ManifestError(f"{where}: missing {', '.join(missing)}; every entry needs id, file, kind, title.")
+        raise ManifestError(
+            f"{where}: missing {', '.join(missing)}; every entry needs id, file, kind, title."
+        )
     unknown = sorted(set(entry) - set(KEY_TO_FIELD))
     if unknown:
         raise ManifestError(
-            f"{where}: unknown key(s) {', '.join(unknown)}; valid keys are {', '.join(KEY_TO_FIELD)}."
+            f"{where}: unknown key(s) {', '.join(unknown)}; "
+            f"valid keys are {', '.join(KEY_TO_FIELD)}."
         )
     if not DOC_ID_RE.match(str(entry["id"])):
         raise ManifestError(
@@ -133,7 +136,9 @@ def source_from_entry(entry: dict[str, Any], folder: Path, number: int) -> Sourc
     try:
         kind = Kind(entry["kind"])
     except ValueError as err:
-        raise ManifestError(f"{where}: kind '{entry['kind']}' is not one of {valid_kinds()}.") from err
+        raise ManifestError(
+            f"{where}: kind '{entry['kind']}' is not one of {valid_kinds()}."
+        ) from err
     year = entry.get("year")
     if year is not None and not (isinstance(year, int) and 1800 < year < 2200):
         raise ManifestError(f"{where}: year '{year}' must be a four-digit number such as 2021.")
@@ -156,8 +161,22 @@ def check_unique_ids(sources: list[Source], manifest: Path) -> None:
         seen[source.doc_id] = source.path
 
 
+def source_for_file(path: Path) -> Source:
+    """The manifest entry of a file inside a corpus folder, else metadata inferred from it."""
+    resolved = path.resolve()
+    for folder in resolved.parents:
+        manifest = folder / MANIFEST_NAME
+        if not manifest.is_file():
+            continue
+        for number, entry in enumerate(load_manifest(manifest), start=1):
+            if entry.get("file") and (folder / str(entry["file"])).resolve() == resolved:
+                return source_from_entry(entry, folder, number)
+        break
+    return infer_source(path)
+
+
 def infer_source(path: Path, *, taken: set[str] | frozenset[str] = frozenset()) -> Source:
-    """Metadata for a file with no manifest entry: id and title from its name, year if it has one."""
+    """Metadata for a file with no manifest entry: id and title from its name, year if any."""
     stem = path.stem
     doc_id = re.sub(r"[^a-z0-9._-]+", "-", stem.lower()).strip("-") or "document"
     base, n = doc_id, 2

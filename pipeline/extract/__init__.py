@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
-from pipeline.corpus import content_hash, infer_source, unsupported_reason
+from pipeline.corpus import content_hash, source_for_file, unsupported_reason
 from pipeline.errors import EmptyDocumentError, ExtractionError, UnsupportedFormatError
 from pipeline.model import (
     Block,
@@ -55,9 +55,13 @@ def extract(source: Source) -> Document:
     """Extract one document; raises an ExtractionError subclass naming the file and the fix."""
     path = source.path
     if not path.is_file():
-        raise ExtractionError(path, "the file does not exist; check the path or the manifest entry.")
+        raise ExtractionError(
+            path, "the file does not exist; check the path or the manifest entry."
+        )
     if path.stat().st_size == 0:
-        raise EmptyDocumentError(path, "the file is empty (0 bytes); replace it with the real document.")
+        raise EmptyDocumentError(
+            path, "the file is empty (0 bytes); replace it with the real document."
+        )
     read = reader_for(path)
     try:
         raw = read(path)
@@ -65,11 +69,14 @@ def extract(source: Source) -> Document:
         raise
     except Exception as err:  # a parser's own exception: report it with the file's name
         raise ExtractionError(
-            path, f"could not be read as {path.suffix.lstrip('.').upper()} ({type(err).__name__}: {err})."
+            path,
+            f"could not be read as {path.suffix.lstrip('.').upper()} "
+            f"({type(err).__name__}: {err}).",
         ) from err
     if not any(block.text.strip() for block in raw.blocks):
         raise EmptyDocumentError(
-            path, "no text could be extracted; if it is a scan, run OCR on it first and add the result."
+            path,
+            "no text could be extracted; if it is a scan, run OCR on it first and add the result.",
         )
     if source.inferred:
         source = infer_from_metadata(source, dict(raw.metadata))
@@ -77,8 +84,8 @@ def extract(source: Source) -> Document:
 
 
 def extract_file(path: Path | str) -> Document:
-    """Extract a file outside any corpus, with metadata inferred from the file."""
-    return extract(infer_source(Path(path)))
+    """Extract one file, with its manifest entry if it lies in a corpus, else inferred metadata."""
+    return extract(source_for_file(Path(path)))
 
 
 def extract_all(sources: Iterable[Source]) -> ExtractionBatch:

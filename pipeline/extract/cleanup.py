@@ -27,7 +27,8 @@ LIGATURES = {
 }
 # Characters that only ever carry layout, never meaning, in the texts we read.
 INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"), None)
-SPACES = dict.fromkeys(map(ord, "\u00a0\u2007\u202f\u2009\u200a\t"), " ")
+# Tabs are kept: in text files they separate table cells and TOC page numbers.
+SPACES = dict.fromkeys(map(ord, "\u00a0\u2007\u202f\u2009\u200a"), " ")
 # Private-use bullets from Wingdings/Symbol fonts ("", "") and the usual bullet glyphs.
 BULLETS = "\uf0b7\uf0a7\uf0d8\uf076\uf0fc\u2022\u25cf\u25aa\u25a0\u2013\u2212\u00b7\u25e6-"
 
@@ -69,6 +70,10 @@ def join_hyphenated(head: str, tail: str, lexicon: Counter[str]) -> str | None:
     if head[-1].isupper() or head[-1].isdigit() or tail[0].isupper():
         return compound
     seen_joined = lexicon[joined.lower()]
+    # A capitalised first part is a name ("Nav-kontorene", "Oslo-skolen") unless the joined
+    # word is known: a sentence may start with a broken word ("Kvalifiserings-|programmet").
+    if head[0].isupper() and not seen_joined:
+        return compound
     seen_compound = lexicon[compound.lower()]
     if seen_compound > seen_joined:
         return compound

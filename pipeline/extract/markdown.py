@@ -31,7 +31,9 @@ def read(path: Path) -> RawDocument:
     metadata, body = split_front_matter(text)
     # Lovdata texts render list letters (a, b, c) as dashes: give them their letters back.
     lettered_lists = "refid" in metadata
-    blocks = blocks_from_tokens(MarkdownIt("commonmark").enable("table").parse(body), lettered_lists)
+    blocks = blocks_from_tokens(
+        MarkdownIt("commonmark").enable("table").parse(body), lettered_lists
+    )
     repairs: list[Repair] = []
     if encoding not in ("utf-8", "utf-8-sig"):
         repairs.append(Repair("encoding", encoding, "utf-8"))
@@ -82,7 +84,9 @@ def blocks_from_tokens(tokens: list[Token], lettered_lists: bool) -> list[RawBlo
         elif token.type == "list_item_open":
             item_number += 1
         elif token.type == "heading_open":
-            blocks.append(RawBlock(inline_text(tokens[i + 1]), Role.HEADING, level=int(token.tag[1])))
+            blocks.append(
+                RawBlock(inline_text(tokens[i + 1]), Role.HEADING, level=int(token.tag[1]))
+            )
             i += 2
         elif token.type == "paragraph_open":
             raw_inline = tokens[i + 1]
@@ -124,4 +128,3 @@ def read_table(tokens: list[Token], start: int) -> tuple[int, RawBlock]:
             rows.append(tuple(row))
         i += 1
     return i + 1, RawBlock(render_table(rows), Role.TABLE, rows=tuple(rows))
-
