@@ -151,6 +151,55 @@ class Document:
 
 
 @dataclass(frozen=True, slots=True)
+class LegalRef:
+    """A normalised reference to a provision: act, §, ledd, bokstav, punktum.
+
+    ``act`` is a canonical short name ("sotjl", "kvp-forskriften", "nav-loven",
+    "r35-00" for the circular); ``section`` is the § as written in the act ("35", "14 a").
+    ``char_start``/``char_end`` locate ``raw`` in the passage text.
+    """
+
+    act: str
+    section: str = ""
+    ledd: int | None = None
+    bokstav: str = ""
+    punktum: int | None = None
+    point: str = ""  # a circular's numbered point, e.g. "4.29.1.3"
+    raw: str = ""
+    char_start: int = 0
+    char_end: int = 0
+
+    @property
+    def key(self) -> str:
+        """The provision without its pinpoint: "sotjl § 35", "r35-00 pkt. 4.29"."""
+        if self.point:
+            return f"{self.act} pkt. {self.point}"
+        return f"{self.act} § {self.section}" if self.section else self.act
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    """A citable unit of a document: never across two sections or two §§.
+
+    ``text == document.text[char_start:char_end]`` always holds. ``locator`` pins a statute
+    passage down to its § and ledd ("§ 35 annet ledd"); it is empty for other documents.
+    """
+
+    passage_id: str
+    doc_id: str
+    text: str
+    section: tuple[str, ...]
+    char_start: int
+    char_end: int
+    page_start: int | None = None
+    page_end: int | None = None
+    role: Role = Role.PARAGRAPH
+    locator: str = ""
+    legal_refs: tuple[LegalRef, ...] = ()
+    themes: tuple[tuple[str, float], ...] = ()  # (theme, probability), every theme
+
+
+@dataclass(frozen=True, slots=True)
 class Failure:
     """A file a batch could not process, by name and reason."""
 
