@@ -13,7 +13,11 @@ from pipeline.errors import (
     PipelineError,
     UnsupportedFormatError,
 )
-from pipeline.extract import extract, extract_all, extract_file
+
+# `extract` names the subpackage; the function is exported as extract_document so that
+# `import pipeline.extract.pdf` keeps working.
+from pipeline.extract import extract as extract_document
+from pipeline.extract import extract_all, extract_file
 from pipeline.model import (
     Block,
     CorpusScan,
@@ -46,8 +50,8 @@ __all__ = [
     "Source",
     "UnsupportedFormatError",
     "__version__",
-    "extract",
     "extract_all",
+    "extract_document",
     "extract_file",
     "load_corpus",
 ]

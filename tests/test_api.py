@@ -25,7 +25,7 @@ PUBLIC = {
     "Source",
     "UnsupportedFormatError",
     "__version__",
-    "extract",
+    "extract_document",
     "extract_all",
     "extract_file",
     "load_corpus",
