@@ -19,7 +19,9 @@ from pipeline.model import ExtractionReport, RawBlock, RawDocument, Repair, Role
 
 FRONT_MATTER_RE = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
 FRONT_MATTER_LINE_RE = re.compile(r'^([\w-]+):\s*"?(.*?)"?\s*$')
-AMENDMENT_RE = re.compile(r"^(Endret|Tilføyd|Opphevet|Endra|Tilføya)\s+ved\b")
+AMENDMENT_RE = re.compile(
+    r"^(Endret|Tilføyd|Opphevet|Endra|Tilføya)\s+ved\s+(lov|lover|forskrift|forskrifter|res)\b"
+)
 # Lovdata's converter leaves a space where a link ended: "kommuneloven § 25-1 ."
 SPACE_BEFORE_PUNCT_RE = re.compile(r"(?<=\S) +([.,;:)])")
 
@@ -94,7 +96,7 @@ def blocks_from_tokens(tokens: list[Token], lettered_lists: bool) -> list[RawBlo
             if list_depth:
                 label = list_label(item_number, lettered_lists)
                 blocks.append(RawBlock(text, Role.LIST_ITEM, label=label))
-            elif AMENDMENT_RE.match(text) and raw_inline.content.startswith("*"):
+            elif AMENDMENT_RE.match(text):
                 blocks.append(RawBlock(text, Role.NOTE))
             else:
                 blocks.append(RawBlock(text, Role.PARAGRAPH))

@@ -1,0 +1,123 @@
+"""The theme classifier: overfit, save, load, same output; data checks; explanations."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline.themes import (
+    THEMES,
+    LabelledExample,
+    ThemeClassifier,
+    ThemeError,
+    check_theme,
+    load_labelled,
+)
+
+TEXTS = {
+    "barriers": [
+        "Mange deltakere har rusproblemer og psykiske helseplager som hindrer dem i å komme i arbeid.",
+        "Manglende norskkunnskaper er en stor barriere for deltakere med innvandrerbakgrunn.",
+        "Helseutfordringer og mangel på utdanning gjør at mange faller fra programmet.",
+        "Diskriminering i arbeidsmarkedet hindrer overgang til jobb for mange deltakere.",
+        "Dårlig helse og ustabil bosituasjon er hindringer for å gjennomføre programmet.",
+        "Rus, psykiske lidelser og lite arbeidserfaring hindrer mange i å komme i jobb.",
+    ],
+    "organisation": [
+        "NAV-kontoret har egne KVP-veiledere som følger opp deltakerne tett.",
+        "Kontoret har rutiner for inntak, vedtak og oppfølging av individuell plan.",
+        "Ledelsen ved NAV-kontoret har organisert arbeidet i et eget team for kvalifisering.",
+        "Samarbeidet mellom stat og kommune i NAV-kontoret er avgjørende for oppfølgingen.",
+        "Veilederne har faste rutiner for saksbehandling og samarbeid med jobbspesialister.",
+        "Fagsystemet og kontorets organisering påvirker veiledernes arbeid med programmet.",
+    ],
+    "youth": [
+        "Unge under 25 år får to tredjedeler av stønaden.",
+        "Ungdom uten fullført videregående skole er en viktig målgruppe for unge veiledere.",
+        "Mange unge under 30 år mottar arbeidsavklaringspenger i stedet for kvalifiseringsstønad.",
+        "Oppfølgingen av unge brukere krever tett kontakt med ungdommen og foreldrene.",
+        "Unge deltakere trenger ofte hjelp til å fullføre skolegang før de kan få jobb.",
+        "Ungdomsteamet følger opp unge mellom 18 og 29 år.",
+    ],
+    "funding": [
+        "Kommunens budsjett setter rammer for hvor mange som kan delta i programmet.",
+        "Det øremerkede tilskuddet fra staten ble innlemmet i rammetilskuddet til kommunene.",
+        "Kvalifiseringsstønaden er to ganger grunnbeløpet i folketrygden per år.",
+        "Finansieringen av programmet er kommunal, og kostnadene belaster kommunebudsjettet.",
+        "Stramme budsjetter i kommunen gjør at færre får tilbud om programmet.",
+        "Barnetillegget og stønadens størrelse avhenger av grunnbeløpet.",
+    ],
+}
+NEUTRAL = [
+    "Rapporten bygger på intervjuer og en spørreundersøkelse.",
+    "Kapittel tre beskriver metoden som er brukt i undersøkelsen.",
+    "Takk til alle som har bidratt med kunnskap og innsikt.",
+    "Datagrunnlaget er hentet fra registre og fokusgrupper.",
+    "Tabellen viser fordelingen av svarene i utvalget.",
+    "Undersøkelsen ble gjennomført høsten 2021.",
+]
+
+
+def examples() -> list[LabelledExample]:
+    rows = [LabelledExample("test", t, (theme,), "train") for theme, texts in TEXTS.items() for t in texts]
+    return rows + [LabelledExample("test", t, (), "train") for t in NEUTRAL]
+
+
+@pytest.fixture(scope="module")
+def trained() -> ThemeClassifier:
+    return ThemeClassifier.train(examples(), regularisation=10.0)
+
+
+def test_overfits_its_training_data(trained: ThemeClassifier) -> None:
+    for theme, texts in TEXTS.items():
+        for prediction in trained.predict(texts):
+            assert prediction.labels == (theme,), (theme, prediction.scores)
+    assert all(p.labels == () for p in trained.predict(NEUTRAL))
+
+
+def test_save_load_gives_the_same_output(trained: ThemeClassifier, tmp_path: Path) -> None:
+    trained.save(tmp_path / "model")
+    loaded = ThemeClassifier.load(tmp_path / "model")
+    texts = [*TEXTS["youth"], *NEUTRAL, "En helt ny tekst om unge og budsjett."]
+    assert np.array_equal(trained.predict_proba(texts), loaded.predict_proba(texts))
+    manifest = json.loads((tmp_path / "model" / "manifest.json").read_text())
+    assert manifest["themes"] == list(THEMES) and "sklearn" in manifest
+
+
+def test_probabilities_cover_every_theme(trained: ThemeClassifier) -> None:
+    (prediction,) = trained.predict(["Unge under 25 år får lavere stønad."])
+    assert [theme for theme, _ in prediction.scores] == list(THEMES)
+    assert all(0.0 <= p <= 1.0 for _, p in prediction.scores)
+
+
+def test_explanations_name_the_driving_terms(trained: ThemeClassifier) -> None:
+    (prediction,) = trained.predict(["Ungdom under 25 år trenger tett oppfølging."], explain=True)
+    terms = dict(prediction.explanation)["youth"]
+    assert any(term.startswith("ung") for term in terms)
+    nearest = trained.nearest_examples("Unge under 25 år får to tredjedeler av stønaden.", k=1)
+    assert nearest[0][1].labels == ("youth",) and nearest[0][0] > 0.99
+
+
+@pytest.mark.parametrize("text", ["", "   ", "The programme is for adults with reduced work capacity.", "x" * 2_000_000])
+def test_odd_inputs_give_results_not_errors(trained: ThemeClassifier, text: str) -> None:
+    (prediction,) = trained.predict([text])
+    assert len(prediction.scores) == len(THEMES)
+
+
+def test_missing_theme_in_training_data_is_refused() -> None:
+    without_funding = [e for e in examples() if "funding" not in e.labels]
+    with pytest.raises(ThemeError, match=r"theme 'funding' has 0 positive examples of \d+; every theme "
+        r"\(barriers, organisation, youth, funding\) needs at least 5 positive"):
+        ThemeClassifier.train(without_funding)
+
+
+def test_unknown_theme_names_list_the_valid_ones(tmp_path: Path) -> None:
+    with pytest.raises(ThemeError, match="unknown theme 'helse'; valid themes are barriers, organisation, youth, funding"):
+        check_theme("helse")
+    path = tmp_path / "labels.jsonl"
+    path.write_text(json.dumps({"doc_id": "a", "text": "t", "labels": ["helse"], "split": "train"}) + "\n")
+    with pytest.raises(ThemeError, match=r"labels.jsonl:1: unknown theme 'helse'"):
+        load_labelled(path)
