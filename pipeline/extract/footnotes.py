@@ -1,0 +1,130 @@
+"""Footnotes in pre-extracted text: their bodies at page bottoms and their markers in the body."""
+
+from __future__ import annotations
+
+import re
+
+from pipeline.extract.textlines import Group
+from pipeline.model import Repair, Role
+
+SUPERSCRIPT_DIGITS = "⁰¹²³⁴⁵⁶⁷⁸⁹"
+
+SUPERSCRIPT_TO_DIGITS = str.maketrans(SUPERSCRIPT_DIGITS, "0123456789")
+
+DIGITS_TO_SUPERSCRIPT = str.maketrans("0123456789", SUPERSCRIPT_DIGITS)
+
+SUPERSCRIPT_FOOTNOTE_RE = re.compile(rf"^([{SUPERSCRIPT_DIGITS}]+)\s*\S")
+
+FOOTNOTE_START_RE = re.compile(r"^(\d{1,3})\s+\S")
+
+# A footnote marker glued to a word ("tid.1", "jobbspesialister1") or standing after a
+# sentence's end ("(KVP). 1 Arbeids…").
+GLUED_MARKER = (
+    r"(?:(?<=[^\W\d_])|(?<=[^\W\d_][.,;:)»])){n}(?=[\s.,;:)]|$)"
+    r"|(?<=[.;:)»] ){n}(?=\s+[A-ZÆØÅ]|\s*$)"
+)
+
+
+def footnote_number(group: Group) -> int | None:
+    """The number a group starts with, read as a footnote number (superscript or plain)."""
+    first = group.lines[0].text.strip()
+    superscript = SUPERSCRIPT_FOOTNOTE_RE.match(first)
+    if superscript:
+        return int(superscript.group(1).translate(SUPERSCRIPT_TO_DIGITS))
+    match = FOOTNOTE_START_RE.match(first)
+    return int(match.group(1)) if match else None
+
+
+def mark_footnotes(groups: list[Group]) -> None:
+    """Footnote bodies: numbered in sequence, set apart by a gap, at the bottom of a page.
+
+    Superscript-numbered lines are footnotes by their shape alone. A plain "4 De som …" is
+    one only if 4 is the next footnote number, a separator line precedes it, and a page
+    break, a strong rule line or the next footnote follows: chapter headings and numbered
+    lists share the shape but not the place.
+    """
+    expected = 1
+    i = 0
+    while i < len(groups):
+        group = groups[i]
+        number = footnote_number(group)
+        superscript = bool(SUPERSCRIPT_FOOTNOTE_RE.match(group.lines[0].text.strip()))
+        if (
+            number is not None
+            and group.role is Role.PARAGRAPH
+            and (
+                # One footnote may have gone unrecognised: accept the number after it too.
+                superscript or (expected <= number <= expected + 1 and is_footnote_place(groups, i))
+            )
+        ):
+            split_footnote_group(groups, i, number)
+            group.role, group.label = Role.FOOTNOTE, str(number)
+            expected = number + 1
+        i += 1
+
+
+def is_footnote_place(groups: list[Group], i: int) -> bool:
+    """Set apart by a rule, or by a gap with a page break or the next footnote after it.
+
+    Chart residue, captions and a wrapped URL may sit between a footnote and the page break.
+    """
+    group = groups[i]
+    if group.after_rule:
+        return True
+    if not group.after_gap:
+        return False
+    number = footnote_number(group)
+    for following in groups[i + 1 :]:
+        first = following.lines[0]
+        if first.page_start or (number is not None and footnote_number(following) == number + 1):
+            return True
+        text = following.text
+        label_like = len(text.split()) <= 6 and not text.endswith(".")  # a chart's legend
+        page_bottom_material = following.role in (Role.FIGURE, Role.CAPTION) or label_like
+        if not (page_bottom_material or text[:1].islower() or text.startswith("http")):
+            return False
+    return True
+
+
+def split_footnote_group(groups: list[Group], i: int, number: int) -> None:
+    """Several footnotes in one group ("1 …", "2 …"): one group each."""
+    lines = groups[i].lines
+    for j in range(1, len(lines)):
+        match = FOOTNOTE_START_RE.match(lines[j].text.strip())
+        if match and int(match.group(1)) == number + 1:
+            rest = Group(lines[j:], after_gap=True, after_rule=groups[i].after_rule)
+            del lines[j:]
+            groups.insert(i + 1, rest)
+            return
+
+
+def separate_footnote_markers(groups: list[Group]) -> list[Repair]:
+    """Remove each footnote's marker from the body text that precedes it."""
+    repairs: list[Repair] = []
+    for i, group in enumerate(groups):
+        if group.role is not Role.FOOTNOTE:
+            continue
+        repairs.append(Repair("footnote", group.label, "", None))
+        if not group.label.isdigit():
+            continue
+        superscript = group.label.translate(DIGITS_TO_SUPERSCRIPT)
+        pattern = re.compile(
+            re.escape(superscript) + "|" + GLUED_MARKER.format(n=re.escape(group.label))
+        )
+        for earlier in reversed(groups[max(0, i - 40) : i]):
+            if earlier.role in (Role.FOOTNOTE, Role.TOC, Role.FIGURE, Role.TABLE):
+                continue
+            if remove_marker(earlier, pattern):
+                repairs.append(Repair("footnote_marker", group.label, "", None))
+                break
+    return repairs
+
+
+def remove_marker(group: Group, pattern: re.Pattern[str]) -> bool:
+    for line in reversed(group.lines):
+        matches = list(pattern.finditer(line.text))
+        if matches:
+            m = matches[-1]
+            line.text = (line.text[: m.start()] + line.text[m.end() :]).replace(" .", ".")
+            return True
+    return False
