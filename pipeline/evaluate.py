@@ -70,7 +70,9 @@ def write_model_card(
     """metrics.json and a model card that reports the held-out numbers as measured."""
     from pipeline.model import to_jsonable
 
-    (folder / METRICS_FILE).write_text(json.dumps(to_jsonable(metrics), indent=2) + "\n", encoding="utf-8")
+    (folder / METRICS_FILE).write_text(
+        json.dumps(to_jsonable(metrics), indent=2) + "\n", encoding="utf-8"
+    )
     lines = [
         "# Theme classifier: model card",
         "",

@@ -42,10 +42,18 @@ def passage_row(passage: Passage, document: Document) -> dict[str, Any]:
         "char_start": passage.char_start,
         "char_end": passage.char_end,
         "legal_refs": [
-            {"key": r.key, "act": r.act, "section": r.section, "ledd": r.ledd,
-             "bokstav": r.bokstav, "punktum": r.punktum, "point": r.point, "raw": r.raw}
+            {
+                "key": r.key,
+                "act": r.act,
+                "section": r.section,
+                "ledd": r.ledd,
+                "bokstav": r.bokstav,
+                "punktum": r.punktum,
+                "point": r.point,
+                "raw": r.raw,
+            }
             for r in passage.legal_refs
-        ],  # fmt: skip
+        ],
         "themes": themes,
         "labels": [theme for theme in THEMES if themes.get(theme, 0.0) >= THRESHOLD],
         "text": passage.text,

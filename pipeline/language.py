@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -83,9 +83,10 @@ def nlp() -> Language:
     if "norwegian_sentence_ends" not in Language.factories:
         Language.component("norwegian_sentence_ends", func=mark_ordinal_sentence_ends)
     pipeline = spacy.blank("nb")
+    tokenizer: Any = pipeline.tokenizer
     for abbreviation in ABBREVIATIONS:
         if "." in abbreviation:
-            pipeline.tokenizer.add_special_case(abbreviation, [{ORTH: abbreviation}])
+            tokenizer.add_special_case(abbreviation, [{ORTH: abbreviation}])
     pipeline.add_pipe("sentencizer")
     pipeline.add_pipe("norwegian_sentence_ends")
     return pipeline

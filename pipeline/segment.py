@@ -24,8 +24,8 @@ TARGET_CHARS = 700  # a passage grows by whole blocks or sentences up to about t
 MAX_CHARS = 1000  # a block longer than this is split at sentence boundaries
 MIN_CHARS = 160  # a shorter tail is merged into the passage before it
 LAW_SECTION_MAX = 1200  # a § longer than this is cited ledd by ledd
-MIN_FOOTNOTE_WORDS = 6
-MIN_WORDS = 5  # shorter prose passages are chart labels or signatures, not statements  # shorter footnotes (a bare URL, "Ibid.") are not worth citing
+MIN_FOOTNOTE_WORDS = 6  # shorter footnotes (a bare URL, "Ibid.") are not worth citing
+MIN_WORDS = 5  # shorter prose passages are chart labels or signatures, not statements
 STATUTE_KINDS = frozenset({Kind.LAW, Kind.REGULATION})
 LEDD_ORDINALS = (
     "første", "annet", "tredje", "fjerde", "femte", "sjette", "sjuende", "åttende", "niende",

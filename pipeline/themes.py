@@ -1,8 +1,8 @@
 """Theme tagging for researchers: barriers, organisation, youth, funding.
 
 A multi-label classifier built with scikit-learn: one logistic regression per theme over
-Norwegian-aware lexical features (stemmed words and their bigrams, compound parts, expanded
-abbreviations, plus character n-grams that survive inflection), each calibrated with
+Norwegian-aware word features (stems and their bigrams, compound parts, expanded
+abbreviations) joined with the passage's multilingual-e5 vector, each calibrated with
 cross-validated sigmoid scaling so a probability of 0.8 means about 8 in 10. Predictions
 explain themselves by the terms that pushed them up and the nearest labelled examples.
 
@@ -17,15 +17,16 @@ import json
 import platform
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pipeline.embed import DEFAULT_ENCODER, EmbeddingCache, Encoder, load_encoder
 from pipeline.errors import PipelineError
 from pipeline.language import normalize_tokens
 
 if TYPE_CHECKING:
     import numpy as np
-    from sklearn.pipeline import Pipeline
 
 THEMES = ("barriers", "organisation", "youth", "funding")
 MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "themes"
@@ -35,6 +36,7 @@ MANIFEST_FILE = "manifest.json"
 THRESHOLD = 0.5
 CALIBRATION_FOLDS = 5
 REGULARISATION = 4.0  # chosen by 5-fold cross-validation on the train split (see model card)
+EMBEDDING_WEIGHT = 2.0  # scale of the passage vectors beside the TF-IDF features, same way
 MAX_TEXT_CHARS = 20_000  # longer texts are classified on their first 20,000 characters
 EXPLAIN_TERMS = 6
 
@@ -103,31 +105,7 @@ def analyzer(text: str) -> list[str]:
     """Word features: stems with compound parts and abbreviations expanded, plus bigrams."""
     tokens = normalize_tokens(text)
     plain = normalize_tokens(text, expand=False)
-    return tokens + [f"{a} {b}" for a, b in zip(plain, plain[1:], strict=False)]
-
-
-def build_pipeline(regularisation: float = REGULARISATION) -> Pipeline:
-    from sklearn.calibration import CalibratedClassifierCV
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.multioutput import MultiOutputClassifier
-    from sklearn.pipeline import FeatureUnion, Pipeline
-
-    features = FeatureUnion(
-        [
-            ("words", TfidfVectorizer(analyzer=analyzer, min_df=2, sublinear_tf=True)),
-            (
-                "chars",
-                TfidfVectorizer(
-                    analyzer="char_wb", ngram_range=(3, 5), min_df=2, sublinear_tf=True,
-                    max_features=60_000, lowercase=True,
-                ),
-            ),
-        ]
-    )
-    base = LogisticRegression(C=regularisation, class_weight="balanced", max_iter=2000)
-    calibrated = CalibratedClassifierCV(base, method="sigmoid", cv=CALIBRATION_FOLDS)
-    return Pipeline([("features", features), ("classify", MultiOutputClassifier(calibrated))])
+    return tokens + [f"{a} {b}" for a, b in pairwise(plain)]
 
 
 def label_matrix(examples: Sequence[LabelledExample]) -> np.ndarray:
@@ -136,72 +114,140 @@ def label_matrix(examples: Sequence[LabelledExample]) -> np.ndarray:
     return np.array([[theme in e.labels for theme in THEMES] for e in examples], dtype=int)
 
 
-class ThemeClassifier:
-    """A trained theme model: predict, explain, save and load."""
+def theme_model(regularisation: float) -> Any:
+    """One theme's model: a balanced logistic regression, calibrated by sigmoid scaling."""
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.linear_model import LogisticRegression
 
-    def __init__(self, model: Pipeline, examples: Sequence[LabelledExample], meta: dict[str, Any]):
-        self.model = model
+    base = LogisticRegression(C=regularisation, class_weight="balanced", max_iter=3000)
+    return CalibratedClassifierCV(base, method="sigmoid", cv=CALIBRATION_FOLDS)
+
+
+class ThemeClassifier:
+    """A trained theme model over word features and (optionally) passage vectors.
+
+    When trained with an encoder, predictions need the same encoder's passage vectors: pass
+    them (e.g. from the index's embedding cache) or let the classifier embed the texts.
+    """
+
+    def __init__(
+        self,
+        vectorizer: Any,
+        models: list[Any],
+        examples: Sequence[LabelledExample],
+        meta: dict[str, Any],
+        encoder: Encoder | None = None,
+    ) -> None:
+        self.vectorizer = vectorizer
+        self.models = models
         self.examples = list(examples)
         self.meta = meta
+        self._encoder = encoder
+        self.cache: EmbeddingCache | None = None  # set to reuse vectors across runs
 
     @classmethod
     def train(
-        cls, examples: Sequence[LabelledExample], *, regularisation: float = REGULARISATION
+        cls,
+        examples: Sequence[LabelledExample],
+        *,
+        encoder: Encoder | None = None,
+        vectors: np.ndarray | None = None,
+        cache: EmbeddingCache | None = None,
+        regularisation: float = REGULARISATION,
     ) -> ThemeClassifier:
         """Fit on the given examples (pass the train split only)."""
-        check_coverage(examples)
-        model = build_pipeline(regularisation)
-        model.fit([e.text for e in examples], label_matrix(examples))
-        meta = {"themes": list(THEMES), "regularisation": regularisation, "train_size": len(examples)}
-        return cls(model, examples, meta)
+        from sklearn.feature_extraction.text import TfidfVectorizer
 
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        check_coverage(examples)
+        texts = [e.text for e in examples]
+        vectorizer = TfidfVectorizer(analyzer=analyzer, min_df=2, sublinear_tf=True).fit(texts)
+        meta = {
+            "themes": list(THEMES),
+            "regularisation": regularisation,
+            "embedding_weight": EMBEDDING_WEIGHT,
+            "encoder": encoder.name if encoder else None,
+            "train_size": len(examples),
+        }
+        classifier = cls(vectorizer, [], examples, meta, encoder)
+        classifier.cache = cache
+        features = classifier.features(texts, vectors)
+        truth = label_matrix(examples)
+        classifier.models = [
+            theme_model(regularisation).fit(features, truth[:, j]) for j in range(len(THEMES))
+        ]
+        return classifier
+
+    @property
+    def encoder(self) -> Encoder | None:
+        if self._encoder is None and self.meta.get("encoder"):
+            self._encoder = load_encoder(DEFAULT_ENCODER)
+        if self._encoder is not None and self._encoder.name != self.meta.get("encoder"):
+            raise ThemeError(
+                f"the theme model was trained with encoder '{self.meta.get('encoder')}', "
+                f"not '{self._encoder.name}'; run `kvp train-themes` to retrain it."
+            )
+        return self._encoder
+
+    def features(self, texts: Sequence[str], vectors: np.ndarray | None = None) -> Any:
+        """Word TF-IDF, joined by the weighted passage vectors when the model uses them."""
+        from scipy.sparse import csr_matrix, hstack
+
+        words = self.vectorizer.transform(texts)
+        encoder = self.encoder
+        if encoder is None:
+            return words
+        if vectors is None and self.cache is not None:
+            vectors = self.cache.encode_passages(encoder, texts)
+        elif vectors is None:
+            vectors = encoder.encode_passages(texts)
+        dense = csr_matrix(vectors * self.meta["embedding_weight"])
+        return hstack([words, dense]).tocsr()
+
+    def predict_proba(self, texts: Sequence[str], vectors: np.ndarray | None = None) -> np.ndarray:
         """Probability of each theme (columns in THEMES order) for each text."""
         import numpy as np
 
         if not texts:
             return np.zeros((0, len(THEMES)))
         clipped = [text[:MAX_TEXT_CHARS] for text in texts]
-        per_theme = self.model.predict_proba(clipped)
-        return np.column_stack([probs[:, 1] for probs in per_theme])
+        features = self.features(clipped, vectors)
+        return np.column_stack([model.predict_proba(features)[:, 1] for model in self.models])
 
-    def predict(self, texts: Sequence[str], *, explain: bool = False) -> list[ThemePrediction]:
-        probabilities = self.predict_proba(texts)
+    def predict(
+        self, texts: Sequence[str], *, vectors: np.ndarray | None = None, explain: bool = False
+    ) -> list[ThemePrediction]:
+        probabilities = self.predict_proba(texts, vectors)
         predictions = []
         for text, row in zip(texts, probabilities, strict=True):
-            scores = tuple((theme, round(float(p), 4)) for theme, p in zip(THEMES, row, strict=True))
+            scores = tuple((t, round(float(p), 4)) for t, p in zip(THEMES, row, strict=True))
             labels = tuple(theme for theme, p in scores if p >= THRESHOLD)
             why = self.explain_terms(text, labels) if explain else ()
             predictions.append(ThemePrediction(scores, labels, why))
         return predictions
 
-    def explain_terms(self, text: str, themes: Sequence[str]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    def explain_terms(
+        self, text: str, themes: Sequence[str]
+    ) -> tuple[tuple[str, tuple[str, ...]], ...]:
         """For each theme, the word features in the text that raised its score the most."""
         import numpy as np
 
-        union = self.model.named_steps["features"]
-        words = dict(union.transformer_list)["words"]
-        vector = words.transform([text[:MAX_TEXT_CHARS]])
-        names = words.get_feature_names_out()
-        n_words = len(names)
-        estimators = self.model.named_steps["classify"].estimators_
+        vector = self.vectorizer.transform([text[:MAX_TEXT_CHARS]])
+        names = self.vectorizer.get_feature_names_out()
         explanation = []
         for theme in themes:
-            calibrated = estimators[THEMES.index(theme)]
-            coef = np.mean([c.estimator.coef_[0][:n_words] for c in calibrated.calibrated_classifiers_], axis=0)
+            calibrated = self.models[THEMES.index(theme)].calibrated_classifiers_
+            coef = np.mean([c.estimator.coef_[0][: len(names)] for c in calibrated], axis=0)
             contribution = vector.multiply(coef).toarray()[0]
             top = np.argsort(contribution)[::-1][:EXPLAIN_TERMS]
             explanation.append((theme, tuple(str(names[i]) for i in top if contribution[i] > 0)))
         return tuple(explanation)
 
     def nearest_examples(self, text: str, k: int = 3) -> list[tuple[float, LabelledExample]]:
-        """The labelled training examples most like the text (cosine over the features)."""
-        union = self.model.named_steps["features"]
-        matrix = union.transform([e.text for e in self.examples])
-        vector = union.transform([text[:MAX_TEXT_CHARS]])
+        """The labelled training examples whose words are most like the text's."""
         from sklearn.metrics.pairwise import cosine_similarity
 
-        similarity = cosine_similarity(vector, matrix)[0]
+        matrix = self.vectorizer.transform([e.text for e in self.examples])
+        similarity = cosine_similarity(self.vectorizer.transform([text]), matrix)[0]
         order = similarity.argsort()[::-1][:k]
         return [(float(similarity[i]), self.examples[i]) for i in order]
 
@@ -211,13 +257,16 @@ class ThemeClassifier:
 
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        joblib.dump({"model": self.model, "examples": self.examples}, folder / MODEL_FILE)
+        stored = {"vectorizer": self.vectorizer, "models": self.models, "examples": self.examples}
+        joblib.dump(stored, folder / MODEL_FILE)
         meta = {**self.meta, "sklearn": sklearn.__version__, "python": platform.python_version()}
         (folder / MANIFEST_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
         return folder
 
     @classmethod
-    def load(cls, folder: Path | str = MODEL_DIR) -> ThemeClassifier:
+    def load(
+        cls, folder: Path | str = MODEL_DIR, *, encoder: Encoder | None = None
+    ) -> ThemeClassifier:
         import joblib
 
         folder = Path(folder)
@@ -232,4 +281,4 @@ class ThemeClassifier:
                 f"the theme model at {path} could not be loaded ({type(err).__name__}); "
                 "run `kvp train-themes` to retrain it."
             ) from err
-        return cls(stored["model"], stored["examples"], meta)
+        return cls(stored["vectorizer"], stored["models"], stored["examples"], meta, encoder)

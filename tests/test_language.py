@@ -14,11 +14,26 @@ def sentences(text: str) -> list[str]:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("Se bl.a. Prop. 12 L kap. 4 om dette. Neste setning.", ["Se bl.a. Prop. 12 L kap. 4 om dette.", "Neste setning."]),
-        ("Det følger av § 29. Kommunen må vurdere saken.", ["Det følger av § 29.", "Kommunen må vurdere saken."]),
-        ("Stønaden er 2 G. Den gis f.eks. til unge, jf. pkt. 4.29.", ["Stønaden er 2 G.", "Den gis f.eks. til unge, jf. pkt. 4.29."]),
-        ("Programmet startet 1. januar 2019 for ca. 1 400 deltakere m.fl. i Oslo.", ["Programmet startet 1. januar 2019 for ca. 1 400 deltakere m.fl. i Oslo."]),
-        ("Jf. St.meld. nr. 9 (2006–2007) og Ot.prp. nr. 70. Så videre.", ["Jf. St.meld. nr. 9 (2006–2007) og Ot.prp. nr. 70.", "Så videre."]),
+        (
+            "Se bl.a. Prop. 12 L kap. 4 om dette. Neste setning.",
+            ["Se bl.a. Prop. 12 L kap. 4 om dette.", "Neste setning."],
+        ),
+        (
+            "Det følger av § 29. Kommunen må vurdere saken.",
+            ["Det følger av § 29.", "Kommunen må vurdere saken."],
+        ),
+        (
+            "Stønaden er 2 G. Den gis f.eks. til unge, jf. pkt. 4.29.",
+            ["Stønaden er 2 G.", "Den gis f.eks. til unge, jf. pkt. 4.29."],
+        ),
+        (
+            "Programmet startet 1. januar 2019 for ca. 1 400 deltakere m.fl. i Oslo.",
+            ["Programmet startet 1. januar 2019 for ca. 1 400 deltakere m.fl. i Oslo."],
+        ),
+        (
+            "Jf. St.meld. nr. 9 (2006–2007) og Ot.prp. nr. 70. Så videre.",
+            ["Jf. St.meld. nr. 9 (2006–2007) og Ot.prp. nr. 70.", "Så videre."],
+        ),
     ],
 )
 def test_norwegian_sentence_boundaries(text: str, expected: list[str]) -> None:
@@ -49,5 +64,11 @@ def test_tokens_match_across_compounds_abbreviations_and_inflection() -> None:
 
 def test_abbreviation_table_is_lower_case_and_symmetric_for_core_terms() -> None:
     assert all(key == key.lower() for key in DOMAIN_TERMS)
-    for short, long in [("kvp", "kvalifiseringsprogram"), ("aap", "arbeidsavklaringspenger"), ("aev", "arbeidsevnevurdering"), ("g", "grunnbeløp"), ("sotjl", "sosialtjenesteloven")]:
+    for short, long in [
+        ("kvp", "kvalifiseringsprogram"),
+        ("aap", "arbeidsavklaringspenger"),
+        ("aev", "arbeidsevnevurdering"),
+        ("g", "grunnbeløp"),
+        ("sotjl", "sosialtjenesteloven"),
+    ]:
         assert long in DOMAIN_TERMS[short] and short in DOMAIN_TERMS[long]

@@ -16,7 +16,9 @@ def segmented(corpus_documents: dict[str, Document]) -> dict[str, list]:
     return {doc_id: segment(d) for doc_id, d in corpus_documents.items()}
 
 
-def test_offsets_order_and_provenance(corpus_documents: dict[str, Document], segmented: dict) -> None:
+def test_offsets_order_and_provenance(
+    corpus_documents: dict[str, Document], segmented: dict
+) -> None:
     for doc_id, passages in segmented.items():
         document = corpus_documents[doc_id]
         assert passages, doc_id
@@ -31,7 +33,9 @@ def blocks_inside(document: Document, start: int, end: int) -> list:
     return [b for b in document.blocks if b.char_start < end and b.char_end > start]
 
 
-def test_no_passage_mixes_sections_or_roles(corpus_documents: dict[str, Document], segmented: dict) -> None:
+def test_no_passage_mixes_sections_or_roles(
+    corpus_documents: dict[str, Document], segmented: dict
+) -> None:
     for doc_id, passages in segmented.items():
         document = corpus_documents[doc_id]
         for passage in passages:
@@ -101,7 +105,9 @@ def test_statutes_one_section_or_ledd_per_passage(segmented: dict) -> None:
         assert passage.text.count("\n#") == 0
         assert sum(line.startswith("§ ") for line in passage.text.split("\n\n")) <= 1
     regulation = {p.locator for p in segmented["kvp-forskrift"]}
-    assert {"§ 1", "§ 2", "§ 3"} <= {loc.split(" ledd")[0].rsplit(" ", 1)[0] if "ledd" in loc else loc for loc in regulation}
+    assert {"§ 1", "§ 2", "§ 3"} <= {
+        loc.split(" ledd")[0].rsplit(" ", 1)[0] if "ledd" in loc else loc for loc in regulation
+    }
 
 
 def test_sentences_split_long_paragraphs_at_sentence_ends(tmp_path: Path) -> None:

