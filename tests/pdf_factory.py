@@ -142,28 +142,36 @@ def write_report_pages(w: Writer) -> None:
     w.page()
     w.heading("Kvalifiseringsprogrammet i praksis", 20)
     w.heading("1 Innledning", 16)
-    w.paragraph([
-        "Denne rapporten beskriver hvordan Nav-kontorene arbeider med deltakere i kvalifiserings-",
-        "programmet. Målet er å styrke mulighetene for arbeid gjennom tett oppfølging over tid^1",
-        "og samarbeid med jobbspesialister2 i kommunen. Mange av deltakerne har svak tilknytning",
-        "til arbeidslivet og har mottatt økonomisk sosialhjelp over lengre tid.",
-    ])
-    w.paragraph([
-        "Erfaringene fra de største kommunene viser at veilederne ved de lokale Nav-",
-        "kontorene bruker mer tid på hver deltaker enn før. Samtidig har antallet AAP-",
-        "mottakere som går over til programmet, økt noe. Det gjelder særlig unge under 30 år",
-        "med helseutfordringer, som ofte trenger en lengre periode med tilrettelegging.",
-    ])
-    w.footnotes([
-        "1 Kilde: Arbeids- og velferdsdirektoratet, statistikk over deltakere 2023.",
-        "2 Jobbspesialister er veiledere som følger opp deltakere på arbeidsplassen.",
-    ])
+    w.paragraph(
+        [
+            "Denne rapporten beskriver hvordan Nav-kontorene arbeider med deltakere i kvalifiserings-",
+            "programmet. Målet er å styrke mulighetene for arbeid gjennom tett oppfølging over tid^1",
+            "og samarbeid med jobbspesialister2 i kommunen. Mange av deltakerne har svak tilknytning",
+            "til arbeidslivet og har mottatt økonomisk sosialhjelp over lengre tid.",
+        ]
+    )
+    w.paragraph(
+        [
+            "Erfaringene fra de største kommunene viser at veilederne ved de lokale Nav-",
+            "kontorene bruker mer tid på hver deltaker enn før. Samtidig har antallet AAP-",
+            "mottakere som går over til programmet, økt noe. Det gjelder særlig unge under 30 år",
+            "med helseutfordringer, som ofte trenger en lengre periode med tilrettelegging.",
+        ]
+    )
+    w.footnotes(
+        [
+            "1 Kilde: Arbeids- og velferdsdirektoratet, statistikk over deltakere 2023.",
+            "2 Jobbspesialister er veiledere som følger opp deltakere på arbeidsplassen.",
+        ]
+    )
     w.page()
     w.heading("2 Metode", 16)
-    w.paragraph([
-        "Undersøkelsen bygger på registerdata og intervjuer med veiledere og ledere i",
-        "tolv kommuner. Vi har også gått gjennom saksmapper for et utvalg deltakere.",
-    ])
+    w.paragraph(
+        [
+            "Undersøkelsen bygger på registerdata og intervjuer med veiledere og ledere i",
+            "tolv kommuner. Vi har også gått gjennom saksmapper for et utvalg deltakere.",
+        ]
+    )
     w.heading("2.1 Datagrunnlag", 13)
     w.paragraph(["Tabellen viser utviklingen i antall deltakere og andelen som gikk til arbeid."])
     w.line("Tabell 1: Deltakere i kvalifiseringsprogrammet per år")
@@ -171,44 +179,60 @@ def write_report_pages(w: Writer) -> None:
     w.paragraph(["Tallene omfatter alle som var registrert som deltakere i løpet av året."])
     w.page()
     w.heading("3 Resultater", 16)
-    w.paragraph([
-        "Resultatene presenteres her for to grupper av kommuner, store og små, side om side.",
-        "Forskjellene mellom gruppene er tydelige på flere områder.",
-    ])
+    w.paragraph(
+        [
+            "Resultatene presenteres her for to grupper av kommuner, store og små, side om side.",
+            "Forskjellene mellom gruppene er tydelige på flere områder.",
+        ]
+    )
     w.columns(LEFT_COLUMN, RIGHT_COLUMN)
-    w.paragraph([
-        "Samlet sett tyder resultatene på at tett individuell oppfølging gir bedre resultater.",
-    ])
+    w.paragraph(
+        [
+            "Samlet sett tyder resultatene på at tett individuell oppfølging gir bedre resultater.",
+        ]
+    )
     w.page()
     w.heading("4 Diskusjon", 16)
-    w.paragraph([
-        "Figuren nedenfor viser hvordan antallet deltakere har utviklet seg de siste årene.",
-    ])
+    w.paragraph(
+        [
+            "Figuren nedenfor viser hvordan antallet deltakere har utviklet seg de siste årene.",
+        ]
+    )
     w.figure()
     w.line("Figur 1: Utvikling i antall deltakere 2021-2023", size=9)
     w.y += 3
     w.heading("Oppsummering", BODY)
-    w.paragraph([
-        "Tre forhold går igjen i alle kommunene vi har besøkt:",
-    ])
-    w.paragraph([
-        "- tett og individuell oppfølging av hver deltaker",
-        "- samarbeid med arbeidsgivere i nærmiljøet",
-    ])
+    w.paragraph(
+        [
+            "Tre forhold går igjen i alle kommunene vi har besøkt:",
+        ]
+    )
+    w.paragraph(
+        [
+            "- tett og individuell oppfølging av hver deltaker",
+            "- samarbeid med arbeidsgivere i nærmiljøet",
+        ]
+    )
     w.y = 250
-    w.paragraph([
-        "Kommunene som lykkes best, kombinerer disse forholdene med tidlige arbeids-",
-    ])
+    w.paragraph(
+        [
+            "Kommunene som lykkes best, kombinerer disse forholdene med tidlige arbeids-",
+        ]
+    )
     w.page()
-    w.paragraph([
-        "rettede tiltak og en plan som deltakeren selv har vært med på å lage.",
-    ])
+    w.paragraph(
+        [
+            "rettede tiltak og en plan som deltakeren selv har vært med på å lage.",
+        ]
+    )
     w.heading("5 Konklusjon", 16)
-    w.paragraph([
-        "Kvalifiseringsprogrammet fungerer best når veileder og deltaker møtes ofte,",
-        "slik det også er beskrevet i rundskrivet.3 Her er det fortsatt store forskjeller",
-        "mellom kommunene, særlig i hvor mye tid veilederne har til hver deltaker.",
-    ])
+    w.paragraph(
+        [
+            "Kvalifiseringsprogrammet fungerer best når veileder og deltaker møtes ofte,",
+            "slik det også er beskrevet i rundskrivet.3 Her er det fortsatt store forskjeller",
+            "mellom kommunene, særlig i hvor mye tid veilederne har til hver deltaker.",
+        ]
+    )
     w.footnotes(["3 Rundskriv R35-00 om kvalifiseringsprogrammet, avsnitt 4.2."])
 
 

@@ -17,6 +17,8 @@ from pipeline.themes import (
     load_labelled,
 )
 
+from .conftest import HashingEncoder
+
 TEXTS = {
     "barriers": [
         "Mange deltakere har rusproblemer og psykiske helseplager som hindrer dem i å komme i arbeid.",
@@ -59,25 +61,6 @@ NEUTRAL = [
     "Tabellen viser fordelingen av svarene i utvalget.",
     "Undersøkelsen ble gjennomført høsten 2021.",
 ]
-
-
-class HashingEncoder:
-    """A small deterministic stand-in for the e5 encoder: hashed character n-grams."""
-
-    name = "test/hashing-64"
-    dim = 64
-
-    def __init__(self) -> None:
-        from sklearn.feature_extraction.text import HashingVectorizer
-
-        self._hashing = HashingVectorizer(
-            n_features=self.dim, analyzer="char_wb", ngram_range=(3, 4)
-        )
-
-    def encode_passages(self, texts: list[str]) -> np.ndarray:
-        return self._hashing.transform(texts).toarray().astype(np.float32)
-
-    encode_queries = encode_passages
 
 
 def examples() -> list[LabelledExample]:
