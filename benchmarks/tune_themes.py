@@ -13,21 +13,31 @@ from sklearn.metrics import f1_score
 from sklearn.model_selection import KFold
 
 from pipeline import themes
-from pipeline.embed import EmbeddingCache, load_encoder
-from pipeline.themes import THRESHOLD, ThemeClassifier, label_matrix, load_labelled
+from pipeline.embed import EmbeddingCache, Encoder, load_encoder
+from pipeline.themes import (
+    THRESHOLD,
+    LabelledExample,
+    ThemeClassifier,
+    label_matrix,
+    load_labelled,
+)
 
 GRID = [(c, w) for c in (1.0, 2.0, 4.0, 8.0) for w in (0.0, 1.0, 2.0, 3.0)]
 
 
-def cross_validated_f1(train: list, vectors: np.ndarray, encoder: object, c: float, w: float) -> float:
+def cross_validated_f1(
+    train: list[LabelledExample], vectors: np.ndarray, encoder: Encoder, c: float, w: float
+) -> float:
     scores = []
     themes.EMBEDDING_WEIGHT = w
+    use = encoder if w > 0 else None
     for fit_idx, val_idx in KFold(5, shuffle=True, random_state=0).split(train):
         fit = [train[i] for i in fit_idx]
         val = [train[i] for i in val_idx]
-        use = encoder if w > 0 else None
-        model = ThemeClassifier.train(fit, encoder=use, vectors=vectors[fit_idx] if use else None, regularisation=c)  # type: ignore[arg-type]
-        probabilities = model.predict_proba([e.text for e in val], vectors[val_idx] if use else None)
+        fit_vectors = vectors[fit_idx] if use else None
+        model = ThemeClassifier.train(fit, encoder=use, vectors=fit_vectors, regularisation=c)
+        val_vectors = vectors[val_idx] if use else None
+        probabilities = model.predict_proba([e.text for e in val], val_vectors)
         predicted = (probabilities >= THRESHOLD).astype(int)
         scores.append(f1_score(label_matrix(val), predicted, average="macro", zero_division=0))
     return float(np.mean(scores))
@@ -42,7 +52,8 @@ def main() -> None:
         start = time.perf_counter()
         f1 = cross_validated_f1(train, vectors, encoder, c, w)
         seconds = time.perf_counter() - start
-        print(f"C={c:<4} embedding weight={w:<4} macro-F1 (5-fold CV) = {f1:.3f}  ({seconds:.0f} s)", flush=True)
+        line = f"C={c:<4} embedding weight={w:<4} macro-F1 (5-fold CV) = {f1:.3f}"
+        print(f"{line}  ({seconds:.0f} s)", flush=True)
 
 
 if __name__ == "__main__":
