@@ -233,11 +233,11 @@ def export(
         str | None, typer.Option("--theme", help="Only passages with this theme.")
     ] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Write here instead of stdout.")] = None,
-    corpus: Annotated[Path, typer.Option("--corpus", help="The corpus folder.")] = Path("corpus"),
+    index: IndexOption = None,
 ) -> None:
     """Export every passage with document metadata, section, page, offsets, refs and themes."""
-    from pipeline.annotate import passages_with_documents, prepare_corpus
     from pipeline.export import FORMATS, WRITERS, export_rows
+    from pipeline.search import load_index
     from pipeline.themes import check_theme
 
     try:
@@ -245,8 +245,9 @@ def export(
             raise fail(f"unknown format '{fmt}'; valid formats are {', '.join(FORMATS)}.")
         if theme is not None:
             check_theme(theme)
-        prepared = prepare_corpus(corpus, load_classifier())
-        rows = export_rows(passages_with_documents(prepared), theme=theme)
+        loaded = load_index(index_dir(index))
+        pairs = ((p, loaded.document_of(p)) for p in loaded.passages)
+        rows = export_rows(pairs, theme=theme)
         if out is None:
             count = WRITERS[fmt](rows, sys.stdout)
         else:
@@ -254,7 +255,6 @@ def export(
                 count = WRITERS[fmt](rows, handle)
     except PipelineError as err:
         raise fail(str(err)) from err
-    report_failures(prepared.failures)
     typer.secho(f"exported {count} passages" + (f" to {out}" if out else ""), err=True)
 
 
@@ -331,19 +331,19 @@ def refs(
         str, typer.Argument(help='A provision, e.g. "sotjl § 35" or "§ 29 tredje ledd".')
     ],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-    corpus: Annotated[Path, typer.Option("--corpus", help="The corpus folder.")] = Path("corpus"),
+    index: IndexOption = None,
 ) -> None:
     """List the § itself and every passage in the corpus that refers to it."""
-    from pipeline.annotate import prepare_corpus
     from pipeline.legal import find_citing, parse_ref
+    from pipeline.search import load_index
 
     try:
         ref = parse_ref(reference)
-        prepared = prepare_corpus(corpus)
+        loaded = load_index(index_dir(index))
     except PipelineError as err:
         raise fail(str(err)) from err
-    titles = {d.doc_id: d.source.title for d in prepared.documents}
-    found = find_citing(list(prepared.passages), ref)
+    found = find_citing(loaded.passages, ref)
+    titles = {doc_id: d.source.title for doc_id, d in loaded.documents.items()}
     if as_json:
         rows = [{"passage_id": p.passage_id, "doc_id": p.doc_id, "title": titles[p.doc_id],
                  "section": list(p.section), "locator": p.locator, "page": p.page_start,

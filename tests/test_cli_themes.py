@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -15,21 +14,7 @@ from pipeline.cli import app
 from pipeline.export import CSV_COLUMNS
 from pipeline.themes import MODEL_DIR, THEMES
 
-from .conftest import CORPUS
-
 runner = CliRunner()
-
-
-@pytest.fixture(scope="module")
-def small_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("corpus")
-    shutil.copy(CORPUS / "law" / "forskrift-kvalifiseringsprogram.md", folder / "forskrift.md")
-    (folder / "MANIFEST.toml").write_text(
-        '[[document]]\nid = "kvp-forskrift"\nfile = "forskrift.md"\nkind = "regulation"\n'
-        'title = "Forskrift om kvalifiseringsprogram og kvalifiseringsstønad"\n',
-        encoding="utf-8",
-    )
-    return folder
 
 
 def test_classify_text_json() -> None:
@@ -83,30 +68,30 @@ def test_errors_are_messages(args: list[str], message: str) -> None:
     assert "Traceback" not in result.output
 
 
-def test_export_jsonl_and_csv(small_corpus: Path, tmp_path: Path) -> None:
-    result = runner.invoke(app, ["export", "--corpus", str(small_corpus), "--format", "jsonl"])
+def test_export_jsonl_and_csv(statute_index: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["export", "--index", str(statute_index), "--format", "jsonl"])
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(rows) >= 18
-    row = next(r for r in rows if r["locator"] == "§ 5")
+    row = next(r for r in rows if r["locator"] == "§ 5" and r["doc_id"] == "kvp-forskrift")
     assert row["doc_id"] == "kvp-forskrift" and row["kind"] == "regulation"
     assert {"key": "sotjl § 35"}.items() <= row["legal_refs"][0].items()
     assert set(row["themes"]) == set(THEMES) and row["text"].startswith("§ 5.")
     out = tmp_path / "passages.csv"
     result = runner.invoke(
-        app, ["export", "--corpus", str(small_corpus), "--format", "csv", "--out", str(out)]
+        app, ["export", "--index", str(statute_index), "--format", "csv", "--out", str(out)]
     )
     assert result.exit_code == 0, result.output
     table = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
     assert tuple(table[0]) == CSV_COLUMNS and len(table) == len(rows)
-    funding = runner.invoke(app, ["export", "--corpus", str(small_corpus), "--theme", "funding"])
+    funding = runner.invoke(app, ["export", "--index", str(statute_index), "--theme", "funding"])
     funding_rows = [json.loads(line) for line in funding.stdout.splitlines()]
     assert 0 < len(funding_rows) < len(rows)
     assert all("funding" in r["labels"] for r in funding_rows)
 
 
-def test_refs_lists_the_section_first() -> None:
-    result = runner.invoke(app, ["refs", "sotjl § 35", "--json"])
+def test_refs_lists_the_section_first(statute_index: Path) -> None:
+    result = runner.invoke(app, ["refs", "sotjl § 35", "--json", "--index", str(statute_index)])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["ref"] == "sotjl § 35"
