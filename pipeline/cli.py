@@ -495,3 +495,154 @@ def parse_years(value: str | None) -> tuple[int, int] | None:
     if len(years) == 2 and years[0] <= years[1]:
         return years[0], years[1]
     raise PipelineError(f"--year '{value}' must be a year or a range such as 2018-2022.")
+
+
+ABSTAIN_MESSAGE = "Kildene svarer ikke på dette. Nærmeste kilder:"
+
+
+@app.command()
+def ask(
+    question: Annotated[
+        str | None, typer.Argument(help="A question in plain Norwegian (or English).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    questions: Annotated[
+        Path | None,
+        typer.Option("--questions", help="A file with one question per line (JSONL out)."),
+    ] = None,
+    kind: Annotated[
+        list[str] | None, typer.Option("--kind", help="Only this document kind.")
+    ] = None,
+    theme: Annotated[
+        str | None, typer.Option("--theme", help="Only passages with this theme.")
+    ] = None,
+    year: Annotated[
+        str | None, typer.Option("--year", help='A year or a range, e.g. "2018-2022".')
+    ] = None,
+    index: IndexOption = None,
+) -> None:
+    """Answer a question with cited quotes, or say plainly that the sources do not answer it."""
+    from pipeline.answer import answer_json
+    from pipeline.answer import ask as answer_question
+    from pipeline.search import Filters, load_index
+
+    try:
+        if (question is None) == (questions is None):
+            raise fail("give one QUESTION, or --questions FILE with one question per line.")
+        filters = Filters(tuple(kind or ()), theme, parse_years(year))
+        loaded = load_index(index_dir(index))
+        if questions is not None:
+            ask_batch(loaded, questions, filters)
+            return
+        answer = answer_question(loaded, question or "", filters=filters)
+    except PipelineError as err:
+        raise fail(str(err)) from err
+    if as_json:
+        typer.echo(json.dumps(answer_json(answer, loaded), ensure_ascii=False, indent=2))
+    else:
+        print_answer(answer_json(answer, loaded))
+
+
+def ask_batch(loaded: Any, path: Path, filters: Any) -> None:
+    """One JSON object per question, in order; a question that fails gets an error object."""
+    from pipeline.answer import answer_json
+    from pipeline.answer import ask as answer_question
+
+    if not path.is_file():
+        raise PipelineError(
+            f"no questions file at {path}; give a text file with one question per line."
+        )
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        try:
+            data = answer_json(answer_question(loaded, line, filters=filters), loaded)
+        except PipelineError as err:
+            data = {"question": line, "error": str(err)}
+        typer.echo(json.dumps(data, ensure_ascii=False))
+
+
+def print_answer(data: dict[str, Any]) -> None:
+    if data["abstained"]:
+        typer.secho(ABSTAIN_MESSAGE, bold=True)
+        for source in data["sources"][:3]:
+            typer.echo(f"  - {citation_label(source)}")
+        return
+    typer.secho(data["answer"], bold=True)
+    typer.echo(f"(sikkerhet {data['confidence']:.2f})\n")
+    for n, citation in enumerate(data["citations"], start=1):
+        typer.secho(f"[{n}] {citation_label(citation)}", fg=typer.colors.CYAN)
+        typer.echo(f"    «{citation['quote']}»")
+        if citation["related_law"]:
+            typer.echo(f"    gjeldende lovtekst: {', '.join(citation['related_law'])}")
+
+
+def citation_label(item: dict[str, Any]) -> str:
+    where = item["locator"] or item["section"].split(" › ")[-1]
+    page = f", s. {item['page']}" if item.get("page") else ""
+    year = f" ({item['year']})" if item.get("year") else ""
+    return f"{item['title']}{year} — {where}{page}"
+
+
+@eval_app.command("retrieval")
+def eval_retrieval(
+    split: Annotated[str, typer.Option("--split", help="dev, test or all.")] = "all",
+    baselines: Annotated[
+        bool, typer.Option("--baselines/--no-baselines", help="Also run the baselines.")
+    ] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    index: IndexOption = None,
+) -> None:
+    """Recall@1/5/10, MRR@10 and abstention on the evaluation set, beside two baselines."""
+    from pipeline.answer import ask as answer_question
+    from pipeline.evaluate import (
+        bm25_baseline,
+        dense_baseline,
+        evaluate_abstention,
+        evaluate_retrieval,
+        fixed_chunks,
+        index_rankers,
+        load_questions,
+    )  # fmt: skip
+    from pipeline.search import load_index
+
+    try:
+        questions = load_questions(split=split)
+        loaded = load_index(index_dir(index))
+        texts = {doc_id: d.text for doc_id, d in loaded.documents.items()}
+        systems = index_rankers(loaded)
+        if baselines:
+            chunks = fixed_chunks(texts)
+            systems["baseline: BM25, 1000-char chunks"] = bm25_baseline(texts, chunks)
+            systems["baseline: dense, 1000-char chunks"] = dense_baseline(
+                texts, chunks, loaded.encoder
+            )
+        scores = evaluate_retrieval(questions, texts, systems)
+        abstention, false_abstention = evaluate_abstention(
+            questions, lambda q: answer_question(loaded, q).abstained
+        )
+    except PipelineError as err:
+        raise fail(str(err)) from err
+    answerable = sum(q.answerable for q in questions)
+    if as_json:
+        data = {
+            "split": split,
+            "questions": len(questions),
+            "answerable": answerable,
+            "systems": to_jsonable(scores),
+            "abstention": abstention,
+            "false_abstention": false_abstention,
+        }
+        typer.echo(json.dumps(data, indent=2))
+        return
+    typer.echo(f"split {split}: {len(questions)} questions, {answerable} answerable")
+    typer.echo(f"{'system':<36}{'R@1':>7}{'R@5':>7}{'R@10':>7}{'MRR@10':>8}")
+    for row in scores:
+        recall = dict(row.recall)
+        typer.echo(
+            f"{row.system:<36}{recall[1]:>7.3f}{recall[5]:>7.3f}{recall[10]:>7.3f}{row.mrr:>8.3f}"
+        )
+    if abstention is not None:
+        typer.echo(f"abstention on unanswerable questions: {abstention:.3f}")
+    if false_abstention is not None:
+        typer.echo(f"false abstention on answerable questions: {false_abstention:.3f}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -11,6 +11,9 @@ from typing import TYPE_CHECKING
 from pipeline.themes import THEMES, THRESHOLD, LabelledExample, label_matrix
 
 if TYPE_CHECKING:
+    from pipeline.embed import Encoder
+    from pipeline.model import Passage
+    from pipeline.search import Index
     from pipeline.themes import ThemeClassifier
 
 METRICS_FILE = "metrics.json"
@@ -115,3 +118,183 @@ def write_model_card(
         "",
     ]
     (folder / CARD_FILE).write_text("\n".join(lines), encoding="utf-8")
+
+
+# Retrieval and answers ---------------------------------------------------------------------
+
+QUESTIONS_FILE = (
+    Path(__file__).resolve().parent.parent / "benchmarks" / "retrieval" / "questions.jsonl"
+)
+CHUNK_CHARS = 1000  # the baselines' fixed chunks
+CUTOFFS = (1, 5, 10)
+QUOTE_OVERLAP = 0.5  # a passage "finds" a quote when it holds at least half of it
+
+
+@dataclass(frozen=True, slots=True)
+class EvalQuestion:
+    qid: str
+    question: str
+    answerable: bool
+    quotes: tuple[tuple[str, str], ...]  # (doc_id, verbatim quote)
+    split: str
+    persona: str = ""
+    style: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RetrievalScores:
+    system: str
+    questions: int  # answerable questions scored
+    recall: tuple[tuple[int, float], ...]  # (k, Recall@k)
+    mrr: float  # MRR@10
+    abstention: float | None = None  # share of unanswerable questions abstained on
+    false_abstention: float | None = None  # share of answerable questions abstained on
+
+
+def load_questions(path: Path | str = QUESTIONS_FILE, *, split: str = "all") -> list[EvalQuestion]:
+    """The evaluation questions of one split ("dev", "test") or all of them."""
+    from pipeline.errors import PipelineError
+
+    rows = [
+        json.loads(line)
+        for line in Path(path).read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    if split not in ("dev", "test", "all"):
+        raise PipelineError(f"unknown split '{split}'; valid splits are dev, test, all.")
+    return [
+        EvalQuestion(r["id"], r["question"], r["answerable"],
+                     tuple((q["doc_id"], q["quote"]) for q in r["quotes"]), r["split"],
+                     r.get("persona", ""), r.get("style", ""))
+        for r in rows
+        if split == "all" or r["split"] == split
+    ]  # fmt: skip
+
+
+def quote_spans(question: EvalQuestion, texts: dict[str, str]) -> list[tuple[str, int, int]]:
+    """Where each supporting quote stands in its document's clean text (every occurrence)."""
+    spans = []
+    for doc_id, quote in question.quotes:
+        text = texts.get(doc_id, "")
+        start = text.find(quote)
+        while start >= 0:
+            spans.append((doc_id, start, start + len(quote)))
+            start = text.find(quote, start + 1)
+    return spans
+
+
+def first_hit_rank(
+    ranked: Sequence[tuple[str, int, int]], spans: Sequence[tuple[str, int, int]]
+) -> int | None:
+    """1-based rank of the first retrieved span that holds enough of a supporting quote."""
+    for rank, (doc_id, start, end) in enumerate(ranked, start=1):
+        for quote_doc, q_start, q_end in spans:
+            shared = min(end, q_end) - max(start, q_start)
+            if quote_doc == doc_id and shared >= QUOTE_OVERLAP * (q_end - q_start):
+                return rank
+    return None
+
+
+def score_rankings(system: str, ranks: Sequence[int | None]) -> RetrievalScores:
+    n = len(ranks)
+    recall = tuple(
+        (k, sum(1 for r in ranks if r is not None and r <= k) / n if n else 0.0) for k in CUTOFFS
+    )
+    mrr = sum(1 / r for r in ranks if r is not None and r <= 10) / n if n else 0.0
+    return RetrievalScores(system, n, recall, round(mrr, 4))
+
+
+Ranker = Callable[[str], list[tuple[str, int, int]]]
+
+
+def evaluate_retrieval(
+    questions: Sequence[EvalQuestion], texts: dict[str, str], systems: dict[str, Ranker]
+) -> list[RetrievalScores]:
+    """Recall@1/5/10 and MRR@10 of each system over the answerable questions."""
+    answerable = [q for q in questions if q.answerable]
+    results = []
+    for name, rank in systems.items():
+        ranks = [first_hit_rank(rank(q.question), quote_spans(q, texts)) for q in answerable]
+        results.append(score_rankings(name, ranks))
+    return results
+
+
+def evaluate_abstention(
+    questions: Sequence[EvalQuestion], abstains: Callable[[str], bool]
+) -> tuple[float | None, float | None]:
+    """(abstention on unanswerable, false abstention on answerable)."""
+    unanswerable = [q for q in questions if not q.answerable]
+    answerable = [q for q in questions if q.answerable]
+    abstained = {q.qid: abstains(q.question) for q in questions}
+    rate = sum(abstained[q.qid] for q in unanswerable) / len(unanswerable) if unanswerable else None
+    false = sum(abstained[q.qid] for q in answerable) / len(answerable) if answerable else None
+    return rate, false
+
+
+def fixed_chunks(texts: dict[str, str]) -> list[tuple[str, int, int]]:
+    """The baselines' units: consecutive 1,000-character pieces of each document."""
+    return [
+        (doc_id, start, min(start + CHUNK_CHARS, len(text)))
+        for doc_id, text in texts.items()
+        for start in range(0, len(text), CHUNK_CHARS)
+    ]
+
+
+def bm25_baseline(texts: dict[str, str], chunks: list[tuple[str, int, int]]) -> Ranker:
+    """BM25 alone (bm25s with its own tokenizer and the Norwegian Snowball stemmer)."""
+    import bm25s
+    import Stemmer
+
+    stemmer = Stemmer.Stemmer("norwegian")
+    corpus = [texts[d][s:e] for d, s, e in chunks]
+    retriever = bm25s.BM25()
+    retriever.index(
+        bm25s.tokenize(corpus, stopwords=None, stemmer=stemmer, show_progress=False),
+        show_progress=False,
+    )
+
+    def rank(question: str) -> list[tuple[str, int, int]]:
+        tokens = bm25s.tokenize([question], stopwords=None, stemmer=stemmer, show_progress=False)
+        rows, _ = retriever.retrieve(tokens, k=min(10, len(chunks)), show_progress=False)
+        return [chunks[int(r)] for r in rows[0]]
+
+    return rank
+
+
+def dense_baseline(
+    texts: dict[str, str], chunks: list[tuple[str, int, int]], encoder: Encoder
+) -> Ranker:
+    """Dense alone: the same encoder over the same 1,000-character chunks."""
+    import numpy as np
+
+    from pipeline.embed import EmbeddingCache
+
+    vectors = EmbeddingCache().encode_passages(encoder, [texts[d][s:e] for d, s, e in chunks])
+
+    def rank(question: str) -> list[tuple[str, int, int]]:
+        scores = vectors @ encoder.encode_queries([question])[0]
+        return [chunks[int(r)] for r in np.argsort(-scores)[:10]]
+
+    return rank
+
+
+def index_rankers(index: Index) -> dict[str, Ranker]:
+    """The index's hybrid search and, for comparison, each of its two halves alone."""
+
+    def spans(passages: Sequence[Passage]) -> list[tuple[str, int, int]]:
+        return [(p.doc_id, p.char_start, p.char_end) for p in passages]
+
+    def hybrid(question: str) -> list[tuple[str, int, int]]:
+        return spans([h.passage for h in index.search(question, k=10)])
+
+    def lexical(question: str) -> list[tuple[str, int, int]]:
+        return spans([index.passages[r] for r in list(index.lexical_ranking(question, None))[:10]])
+
+    def dense(question: str) -> list[tuple[str, int, int]]:
+        return spans([index.passages[r] for r in list(index.dense_ranking(question, None))[:10]])
+
+    return {
+        "kvp hybrid (passages)": hybrid,
+        "kvp BM25 only (passages)": lexical,
+        "kvp dense only (passages)": dense,
+    }

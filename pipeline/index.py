@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from pipeline.embed import Encoder
     from pipeline.themes import ThemeClassifier
 
-INDEX_FORMAT = 1  # bump when the store layout or the passage rules change
+INDEX_FORMAT = 2  # bump when the store layout or the passage rules change
 DEFAULT_INDEX = Path(__file__).resolve().parent.parent / "indexes" / "default"
 MANIFEST_FILE = "manifest.json"
 CURRENT = "current"

@@ -197,6 +197,8 @@ class Passage:
     locator: str = ""
     legal_refs: tuple[LegalRef, ...] = ()
     themes: tuple[tuple[str, float], ...] = ()  # (theme, probability), every theme
+    # Sentence offsets in `text`, per paragraph, headings left out: what answers quote.
+    sentences: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

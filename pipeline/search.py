@@ -52,6 +52,9 @@ class Filters:
     ref: str | None = None
 
 
+NO_FILTERS = Filters()
+
+
 class Index:
     """A loaded index: passages, documents, vectors and BM25, ready to search."""
 
@@ -96,7 +99,7 @@ class Index:
     def document_of(self, passage: Passage) -> Document:
         return self.documents[passage.doc_id]
 
-    def search(self, query: str, *, k: int = DEFAULT_K, filters: Filters = Filters()) -> list[Hit]:
+    def search(self, query: str, *, k: int = DEFAULT_K, filters: Filters = NO_FILTERS) -> list[Hit]:
         """The k best passages for a question, best first."""
         text = check_query(query)
         if not 1 <= k <= MAX_K:
@@ -187,7 +190,7 @@ class Index:
 
     def allowed_rows(self, filters: Filters) -> set[int] | None:
         """Rows that pass every filter, or None when there are no filters."""
-        if filters == Filters():
+        if filters == NO_FILTERS:
             return None
         from pipeline.legal import find_citing, parse_ref
         from pipeline.themes import check_theme

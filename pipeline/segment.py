@@ -189,9 +189,28 @@ def make_passages(document: Document, spans: list[Span]) -> list[Passage]:
                 page_end=max(pages) if pages else None,
                 role=span.role,
                 locator=span.locator,
+                sentences=sentences_of(text),
             )
         )
     return passages
+
+
+BLOCK_RE = re.compile(r"[^\n]+(?:\n(?!\n)[^\n]+)*")  # a paragraph: lines up to a blank line
+
+
+def sentences_of(text: str) -> tuple[tuple[int, int], ...]:
+    """Sentence offsets in a passage's text, paragraph by paragraph, headings left out."""
+    spans: list[tuple[int, int]] = []
+    for block in BLOCK_RE.finditer(text):
+        if is_heading_line(block.group(0)):
+            continue
+        spans += [(block.start() + a, block.start() + b) for a, b in sentence_spans(block.group(0))]
+    return tuple(spans)
+
+
+def is_heading_line(block: str) -> bool:
+    """A short line with no closing punctuation: "§ 32. Programmets varighet", "3.1 Metode"."""
+    return len(block) < 90 and not block.rstrip().endswith((".", "?", "!", ":", "»", ")"))
 
 
 def passage_id(doc_id: str, text: str) -> str:

@@ -186,5 +186,6 @@ def passage_from_json(data: dict[str, Any]) -> Passage:
             "role": Role(data["role"]),
             "legal_refs": tuple(LegalRef(**r) for r in data["legal_refs"]),
             "themes": tuple((t, float(p)) for t, p in data["themes"]),
+            "sentences": tuple((int(a), int(b)) for a, b in data["sentences"]),
         }
     )

@@ -46,8 +46,11 @@ HEADING_RATIO = 1.15  # a heading's size against the body size
 SMALL_RATIO = 0.9  # footnote text against the body size
 SUPERSCRIPT_RATIO = 0.8  # a footnote marker's size against its line's
 BOLD_RE = re.compile(r"bold|black|heavy|semibold|demi", re.IGNORECASE)
-PAGE_NUMBER_RE = re.compile(r"^(?:(?:side|page|s\.)\s*)?[-–—]?\s*\d{1,4}\s*[-–—]?"
-                            r"(?:\s*(?:av|of|/)\s*\d{1,4})?$", re.IGNORECASE)
+PAGE_NUMBER_RE = re.compile(
+    r"^(?:(?:side|page|s\.)\s*)?[-–—]?\s*\d{1,4}\s*[-–—]?"
+    r"(?:\s*(?:av|of|/)\s*\d{1,4})?$",
+    re.IGNORECASE,
+)
 WORDED_NUMBER_RE = re.compile(r"^(?:side|page|s\.)\s*\d", re.IGNORECASE)
 FOOTNOTE_RE = re.compile(r"^(\d{1,3})(?:[.)]?\s+|(?=[^\W\d_]))(.+)$")
 CAPTION_RE = re.compile(r"^(?:Figur|Tabell|Figure|Table|Fig\.)\s*\d+(?:[.-]\d+)*\s*([:.–—-])?")
@@ -130,8 +133,11 @@ def read(path: Path) -> RawDocument:
     blank = [p.number for p in pages if not p.chars and not p.tables]
     scanned = [p.number for p in pages if p.number in blank and p.has_images]
     if pages and len(scanned) == len(pages):
-        raise EmptyDocumentError(path, f"none of its {len(pages)} pages has a text layer (a "
-                                 "scanned document?); run OCR on it (e.g. ocrmypdf) and add that.")
+        raise EmptyDocumentError(
+            path,
+            f"none of its {len(pages)} pages has a text layer (a "
+            "scanned document?); run OCR on it (e.g. ocrmypdf) and add that.",
+        )
     body = body_size([c for page in pages for c in page.chars])
     body_chars, furniture = strip_furniture(pages, body)
     layouts = [reading_order(page, chars) for page, chars in zip(pages, body_chars, strict=True)]
@@ -142,13 +148,19 @@ def read(path: Path) -> RawDocument:
     texts = [line for d in builder.drafts for line in d.lines]
     texts += [cell for d in builder.drafts for row in d.rows for cell in row]
     blocks, repairs = finish(builder.drafts, cleanup.build_lexicon(texts))
-    warnings = [f"page {n} has no text layer (scanned image?); run OCR to include it"
-                for n in scanned]
+    warnings = [
+        f"page {n} has no text layer (scanned image?); run OCR to include it" for n in scanned
+    ]
     garbled = sorted({d.page for d in builder.drafts if any("(cid:" in t for t in d.lines)})
     if garbled:
         warnings.append(f"pages {garbled} use fonts without a Unicode map; some text is garbled")
-    report = ExtractionReport(tuple(furniture), tuple(builder.repairs + repairs), tuple(warnings),
-                              len(pages), tuple(blank))
+    report = ExtractionReport(
+        tuple(furniture),
+        tuple(builder.repairs + repairs),
+        tuple(warnings),
+        len(pages),
+        tuple(blank),
+    )
     return RawDocument(tuple(blocks), report, (("title", title),) if title else ())
 
 
@@ -164,11 +176,16 @@ def load(path: Path) -> tuple[list[Page], str]:
     except (PdfminerException, MalformedPDFException, PSException) as err:
         cause = err.args[0] if isinstance(err, PdfminerException) and err.args else err
         if isinstance(cause, PDFEncryptionError):
-            raise EncryptedDocumentError(path, "the PDF is password protected; save an "
-                                         "unprotected copy and add that instead.") from err
+            raise EncryptedDocumentError(
+                path,
+                "the PDF is password protected; save an unprotected copy and add that instead.",
+            ) from err
         detail = f"{type(cause).__name__}: {cause}" if isinstance(cause, Exception) else cause
-        raise ExtractionError(path, f"not a readable PDF ({detail}); the file is damaged, "
-                              "truncated or not a PDF: download or export it again.") from err
+        raise ExtractionError(
+            path,
+            f"not a readable PDF ({detail}); the file is damaged, "
+            "truncated or not a PDF: download or export it again.",
+        ) from err
     title = cleanup.normalize_unicode(title)[0].strip() if isinstance(title, str) else ""
     # Word and similar tools fill Title with the file name; that is no title.
     if re.search(r"^(Microsoft Word - |untitled)|\.(docx?|pdf|indd)$", title, re.IGNORECASE):
@@ -312,8 +329,10 @@ def find_gutter(frags: list[Line], width: float) -> tuple[float, float] | None:
     # Text columns fill their width; a form's labels and values do not.
     left_width = max(1, g0 - min(f.x0 for f in left))
     right_width = max(1, max(f.x1 for f in right) - g1)
-    fill = min(statistics.median(f.x1 - f.x0 for f in left) / left_width,
-               statistics.median(f.x1 - f.x0 for f in right) / right_width)
+    fill = min(
+        statistics.median(f.x1 - f.x0 for f in left) / left_width,
+        statistics.median(f.x1 - f.x0 for f in right) / right_width,
+    )
     return (g0, g1) if fill > 0.6 else None
 
 
@@ -359,10 +378,17 @@ def body_size(chars: list[Char]) -> float:
 
 def paragraph_gap(layouts: list[list[list[Item]]], body: float) -> float:
     """The vertical gap above which two body lines belong to different paragraphs."""
-    gaps = [b.top - a.bottom for regions in layouts for region in regions
-            for a, b in pairwise(region) if isinstance(a, Line) and isinstance(b, Line)
-            and abs(a.size - body) < 0.5 and abs(b.size - body) < 0.5
-            and 0 <= b.top - a.bottom < 2 * body]
+    gaps = [
+        b.top - a.bottom
+        for regions in layouts
+        for region in regions
+        for a, b in pairwise(region)
+        if isinstance(a, Line)
+        and isinstance(b, Line)
+        and abs(a.size - body) < 0.5
+        and abs(b.size - body) < 0.5
+        and 0 <= b.top - a.bottom < 2 * body
+    ]
     usual = statistics.median(gaps) if gaps else 0.3 * body
     return max(usual * 1.5, usual + 0.3 * body)
 
@@ -401,11 +427,14 @@ class Builder:
         self.drafts += notes
 
     def add_line(self, line: Line, page: int, first: bool) -> None:
-        self.repairs += [Repair("ligature", lig, plain, page)
-                         for lig, plain in cleanup.LIGATURES.items()
-                         for _ in range(line.text.count(lig))]
-        self.repairs += [Repair("footnote_marker", m, m.rstrip("0123456789"), page)
-                         for m in line.markers]
+        self.repairs += [
+            Repair("ligature", lig, plain, page)
+            for lig, plain in cleanup.LIGATURES.items()
+            for _ in range(line.text.count(lig))
+        ]
+        self.repairs += [
+            Repair("footnote_marker", m, m.rstrip("0123456789"), page) for m in line.markers
+        ]
         role, label, text = classify(line, cleanup.normalize_unicode(line.text)[0], self.body)
         if role is not Role.HEADING:
             text = self.unglue(text, page)
@@ -479,8 +508,11 @@ def split_footnotes(items: list[Item], body: float, last: int) -> tuple[list[Ite
     while i > 0 and isinstance(item := items[i - 1], Line) and item.size <= SMALL_RATIO * body:
         i -= 1
     tail = [it for it in items[i:] if isinstance(it, Line)]
-    starts = [k for k, ln in enumerate(tail)
-              if (m := FOOTNOTE_RE.match(ln.text)) and int(m[1]) in expected]
+    starts = [
+        k
+        for k, ln in enumerate(tail)
+        if (m := FOOTNOTE_RE.match(ln.text)) and int(m[1]) in expected
+    ]
     return (items[: i + starts[0]], tail[starts[0] :]) if starts else (items, [])
 
 
