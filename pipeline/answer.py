@@ -62,19 +62,50 @@ def ask(index: Index, question: str, *, filters: Filters = NO_FILTERS) -> Answer
     hits = index.search(text, k=SOURCE_COUNT, filters=filters)
     if not hits:
         return Answer(question, "", True, 0.0, (), ())
+    if hits[0].via_reference:
+        return answer_from_provision(index, question, text, hits)
     candidates = score_sentences(index, text, candidate_sentences(hits[:ANSWER_PASSAGES]))
     coverage = content_coverage(text, [h.passage for h in hits[:ANSWER_PASSAGES]])
     best = max(candidates, key=lambda c: c.score, default=None)
-    via_reference = hits[0].via_reference
-    confidence = answer_confidence(best, coverage, via_reference)
-    if best is None or (
-        not via_reference and (best.similarity < MIN_SIMILARITY or coverage < MIN_COVERAGE)
-    ):
+    confidence = answer_confidence(best, coverage)
+    if best is None or best.similarity < MIN_SIMILARITY or coverage < MIN_COVERAGE:
         return Answer(question, "", True, confidence, (), tuple(hits))
-    chosen = choose(candidates, best)
+    return compose(index, question, choose(candidates, best), confidence, hits)
+
+
+def compose(
+    index: Index, question: str, chosen: Sequence[Candidate], confidence: float, hits: Sequence[Hit]
+) -> Answer:
     citations = tuple(cite(index, c) for c in chosen)
     answer_text = " ".join(f"{c.text} [{n}]" for n, c in enumerate(chosen, start=1))
     return Answer(question, answer_text, False, confidence, citations, tuple(hits))
+
+
+def answer_from_provision(index: Index, question: str, text: str, hits: Sequence[Hit]) -> Answer:
+    """A question naming a § is answered from that statute text itself.
+
+    With nothing asked beyond the reference ("sotjl § 35") the answer is the provision's
+    opening; otherwise its sentences closest to the question ("§ 35 barnetillegg").
+    """
+    holding = [h for h in hits[:ANSWER_PASSAGES] if h.via_reference and h.passage.locator]
+    candidates = candidate_sentences(holding or hits[:1])
+    if not candidates:
+        return Answer(question, "", True, 1.0, (), tuple(hits))
+    if not content_stems(without_references(text)):
+        opening = [c for c in candidates if c.hit is candidates[0].hit][:MAX_SENTENCES]
+        return compose(index, question, opening, 1.0, hits)
+    scored = score_sentences(index, text, candidates)
+    best = max(scored, key=lambda c: c.score)
+    return compose(index, question, choose(scored, best), 1.0, hits)
+
+
+def without_references(text: str) -> str:
+    """The question without its legal references ("sotjl § 35 barnetillegg" → "barnetillegg")."""
+    from pipeline.legal import find_refs
+
+    for ref in sorted(find_refs(text, default_act="sotjl"), key=lambda r: -r.char_start):
+        text = text[: ref.char_start] + " " + text[ref.char_end :]
+    return text
 
 
 def candidate_sentences(hits: Sequence[Hit]) -> list[Candidate]:
@@ -148,10 +179,8 @@ def content_coverage(question: str, passages: Sequence[Passage]) -> float:
     return len(wanted & present) / len(wanted)
 
 
-def answer_confidence(best: Candidate | None, coverage: float, via_reference: bool) -> float:
-    """A 0–1 summary of how well the sources support an answer (1 for an exact § match)."""
-    if via_reference:
-        return 1.0
+def answer_confidence(best: Candidate | None, coverage: float) -> float:
+    """A 0–1 summary of how well the sources support an answer."""
     if best is None:
         return 0.0
     # e5 cosines of related Norwegian texts lie in about 0.75–0.95; map that range to 0–1.
@@ -172,7 +201,13 @@ def choose(candidates: list[Candidate], best: Candidate) -> list[Candidate]:
         }:
             chosen.append(candidate)
             per_passage[pid] = per_passage.get(pid, 0) + 1
-    return sorted((with_context(c) for c in chosen), key=lambda c: (c.hit.rank, c.start))
+    kept: list[Candidate] = []
+    for candidate in sorted((with_context(c) for c in chosen), key=lambda c: (c.hit.rank, c.start)):
+        same_passage = [k for k in kept if k.hit is candidate.hit]
+        if any(k.start < candidate.end and candidate.start < k.end for k in same_passage):
+            continue  # its context sentence is already quoted
+        kept.append(candidate)
+    return kept
 
 
 def cite(index: Index, candidate: Candidate) -> Citation:
