@@ -9,17 +9,16 @@ pair; the chosen values are the constants in pipeline/search.py and pipeline/ans
 from __future__ import annotations
 
 import argparse
-import itertools
 
 from pipeline import answer as answering
 from pipeline import search as searching
-from pipeline.evaluate import evaluate_retrieval, index_rankers, load_questions
+from pipeline.evaluate import EvalQuestion, evaluate_retrieval, index_rankers, load_questions
 from pipeline.index import DEFAULT_INDEX
 from pipeline.search import load_index
 
 FUSION_GRID = [(lexical, rrf) for lexical in (0.5, 0.75, 1.0, 1.5, 2.0) for rrf in (20, 60)]
 SIMILARITY_GRID = [0.80, 0.82, 0.84, 0.85, 0.86, 0.87, 0.88, 0.89, 0.90]
-COVERAGE_GRID = [0.0, 0.2, 0.34, 0.5, 0.67]
+SPECIFIC_GRID = [0, 3, 5, 10, 20]  # 0: the rare-word rule off
 
 
 def tune_fusion(index: searching.Index, questions: list) -> None:
@@ -33,30 +32,32 @@ def tune_fusion(index: searching.Index, questions: list) -> None:
         print(f"{setting} R@1 {recall[1]:.3f} R@5 {recall[5]:.3f} MRR {scores.mrr:.3f}")
 
 
-def evidence(index: searching.Index, question: str) -> tuple[float, float, bool]:
-    """The best sentence similarity, content coverage, and whether a § matched directly."""
+def evidence(index: searching.Index, question: str, specific_df: int) -> tuple[float, bool, bool]:
+    """The best sentence similarity, whether a rare question word is missing, § matched."""
     hits = index.search(question, k=answering.SOURCE_COUNT)
     top = hits[: answering.ANSWER_PASSAGES]
     scored = answering.score_sentences(index, question, answering.candidate_sentences(top))
     best = max((c.similarity for c in scored), default=0.0)
-    coverage = answering.content_coverage(question, [h.passage for h in top])
-    return best, coverage, bool(hits and hits[0].via_reference)
+    answering.SPECIFIC_DF = specific_df
+    missing = bool(answering.missing_specific_words(index, question, [h.passage for h in top]))
+    return best, missing, bool(hits and hits[0].via_reference)
 
 
-def tune_abstention(index: searching.Index, questions: list) -> None:
-    seen = [(q, *evidence(index, q.question)) for q in questions]
+def tune_abstention(index: searching.Index, questions: list[EvalQuestion]) -> None:
     rows = []
-    for min_sim, min_cov in itertools.product(SIMILARITY_GRID, COVERAGE_GRID):
-        abstained = [(q.answerable, not r and (s < min_sim or c < min_cov)) for q, s, c, r in seen]
-        unanswerable = [a for answerable, a in abstained if not answerable]
-        answerable = [a for is_answerable, a in abstained if is_answerable]
-        rate = sum(unanswerable) / len(unanswerable)
-        false = sum(answerable) / len(answerable)
-        rows.append(((rate + 1 - false) / 2, min_sim, min_cov, rate, false))
-    for balanced, min_sim, min_cov, rate, false in sorted(rows, reverse=True)[:10]:
+    for specific_df in SPECIFIC_GRID:
+        seen = [(q, *evidence(index, q.question, specific_df)) for q in questions]
+        for min_sim in SIMILARITY_GRID:
+            abstained = [(q.answerable, not ref and (sim < min_sim or missing))
+                         for q, sim, missing, ref in seen]  # fmt: skip
+            unanswerable = [a for answerable, a in abstained if not answerable]
+            answerable = [a for is_answerable, a in abstained if is_answerable]
+            rate, false = sum(unanswerable) / len(unanswerable), sum(answerable) / len(answerable)
+            rows.append((rate, false, min_sim, specific_df))
+    for rate, false, min_sim, specific_df in sorted(rows, key=lambda r: (r[1], -r[0])):
         print(
-            f"similarity ≥ {min_sim:.2f} coverage ≥ {min_cov:.2f}: abstains on {rate:.2f} of "
-            f"unanswerable, {false:.2f} of answerable (balanced accuracy {balanced:.3f})"
+            f"similarity ≥ {min_sim:.2f}, rare-word df ≤ {specific_df:<2}: abstains on "
+            f"{rate:.2f} of unanswerable, {false:.2f} of answerable"
         )
 
 

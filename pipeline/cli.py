@@ -497,7 +497,7 @@ def parse_years(value: str | None) -> tuple[int, int] | None:
     raise PipelineError(f"--year '{value}' must be a year or a range such as 2018-2022.")
 
 
-ABSTAIN_MESSAGE = "Kildene svarer ikke på dette. Nærmeste kilder:"
+ABSTAIN_MESSAGE = "Kildene svarer ikke på dette."
 
 
 @app.command()
@@ -565,6 +565,9 @@ def ask_batch(loaded: Any, path: Path, filters: Any) -> None:
 def print_answer(data: dict[str, Any]) -> None:
     if data["abstained"]:
         typer.secho(ABSTAIN_MESSAGE, bold=True)
+        if data["reason"]:
+            typer.echo(f"({data['reason']})")
+        typer.echo("Nærmeste kilder:")
         for source in data["sources"][:3]:
             typer.echo(f"  - {citation_label(source)}")
         return

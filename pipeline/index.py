@@ -17,6 +17,7 @@ embedding cache, so only new text is embedded.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -70,10 +71,13 @@ class BuildReport:
 def settings() -> dict[str, Any]:
     """Everything besides a file's bytes that decides its passages; a change rebuilds all."""
     from pipeline import __version__
+    from pipeline.language import DOMAIN_TERMS, LAY_TERMS
 
+    terms = json.dumps([DOMAIN_TERMS, LAY_TERMS], sort_keys=True, ensure_ascii=False)
     return {
         "format": INDEX_FORMAT,
         "pipeline": __version__,
+        "terms": hashlib.sha1(terms.encode("utf-8")).hexdigest()[:12],
         "segment": {
             "target_chars": segment_rules.TARGET_CHARS,
             "max_chars": segment_rules.MAX_CHARS,

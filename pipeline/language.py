@@ -69,6 +69,37 @@ DOMAIN_TERMS: dict[str, tuple[str, ...]] = {
     "ytelse": ("stønad",),
     "veileder": ("veiledning",),
 }
+# Everyday words → the statutes' terms for the same thing, taken from the concepts of
+# sosialtjenesteloven §§ 29–40 and the KVP regulation (benefit, absence, leave, sickness,
+# work income, duration, termination), so a lay question meets the legal text.
+LAY_TERMS: dict[str, tuple[str, ...]] = {
+    "penger": ("stønad", "kvalifiseringsstønad"),
+    "betalt": ("stønad", "utbetaling"),
+    "lønn": ("arbeidsinntekt", "stønad"),
+    "jobb": ("arbeid",),
+    "jobbe": ("arbeid", "arbeidsinntekt"),
+    "deltid": ("arbeid", "stilling"),
+    "syk": ("sykdom", "egenmelding"),
+    "sykemeldt": ("sykdom", "legeerklæring"),
+    "borte": ("fravær",),
+    "hjemme": ("fravær",),
+    "fri": ("permisjon", "fravær"),
+    "ferie": ("permisjon",),
+    "baby": ("fødsel",),
+    "gravid": ("fødsel",),
+    "føde": ("fødsel",),
+    "trekk": ("reduksjon",),
+    "trukket": ("reduseres", "reduksjon"),
+    "kuttet": ("reduseres", "reduksjon"),
+    "lenge": ("varighet",),
+    "maks": ("varighet",),
+    "ekstra": ("forlengelse",),
+    "slutte": ("avslutning", "avbrudd"),
+    "kastet": ("avslutning", "avbrudd"),
+    "søke": ("søknad",),
+    "forsørger": ("barnetillegg",),
+    "unger": ("barn",),
+}
 WORD_RE = re.compile(r"§|[0-9]+(?:[.,][0-9]+)*|[^\W\d_]+(?:-[^\W\d_]+)*", re.UNICODE)
 MIN_COMPOUND_PART = 4
 
@@ -157,14 +188,26 @@ def words(text: str) -> list[str]:
     return [w.lower() for w in WORD_RE.findall(text)]
 
 
+@lru_cache(maxsize=1)
+def expansions() -> dict[str, tuple[str, ...]]:
+    """The abbreviation and lay-term tables keyed by stem, so inflected forms match too."""
+    table: dict[str, tuple[str, ...]] = {}
+    for key, terms in (*DOMAIN_TERMS.items(), *LAY_TERMS.items()):
+        stems = tuple(stem(term) for term in terms)
+        table[stem(key)] = tuple(dict.fromkeys(table.get(stem(key), ()) + stems))
+    return table
+
+
 def normalize_tokens(text: str, *, expand: bool = True) -> list[str]:
-    """Tokens for lexical matching: stems, plus compound parts and expanded abbreviations."""
+    """Tokens for lexical matching: stems, plus compound parts and expanded terms."""
     tokens: list[str] = []
+    table = expansions() if expand else {}
     for word in words(text):
-        tokens.append(stem(word))
+        stemmed = stem(word)
+        tokens.append(stemmed)
         if not expand:
             continue
         parts: Iterable[str] = word.split("-") if "-" in word else compound_parts(word)
         tokens.extend(stem(part) for part in parts if len(part) > 1)
-        tokens.extend(stem(term) for term in DOMAIN_TERMS.get(word, ()))
+        tokens.extend(table.get(stemmed, ()))
     return tokens

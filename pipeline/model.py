@@ -243,6 +243,7 @@ class Answer:
     confidence: float
     citations: tuple[Citation, ...]
     sources: tuple[Hit, ...]
+    reason: str = ""  # why it abstained, in the interface's language
 
 
 @dataclass(frozen=True, slots=True)

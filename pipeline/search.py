@@ -80,6 +80,7 @@ class Index:
             ) from err
         self.row_of = {p.passage_id: row for row, p in enumerate(self.passages)}
         self._encoder = encoder
+        self._frequencies: dict[str, int] | None = None
 
     @property
     def encoder(self) -> Encoder:
@@ -98,6 +99,19 @@ class Index:
 
     def document_of(self, passage: Passage) -> Document:
         return self.documents[passage.doc_id]
+
+    def document_frequency(self, token: str) -> int:
+        """In how many passages a (normalised) token occurs; 0 when the corpus never has it."""
+        if self._frequencies is None:
+            import numpy as np
+
+            starts = np.asarray(self.bm25.scores["indptr"])
+            self._frequencies = {
+                tok: int(starts[i + 1] - starts[i])
+                for tok, i in self.bm25.vocab_dict.items()
+                if i + 1 < len(starts)
+            }
+        return self._frequencies.get(token, 0)
 
     def search(self, query: str, *, k: int = DEFAULT_K, filters: Filters = NO_FILTERS) -> list[Hit]:
         """The k best passages for a question, best first."""

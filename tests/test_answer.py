@@ -44,7 +44,15 @@ def test_cli_ask_json_shape(statute_index: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert set(data) == {"question", "answer", "abstained", "confidence", "citations", "sources"}
+    assert set(data) == {
+        "question",
+        "answer",
+        "abstained",
+        "reason",
+        "confidence",
+        "citations",
+        "sources",
+    }
     fields = {
         "passage_id",
         "doc_id",

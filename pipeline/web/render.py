@@ -1,0 +1,266 @@
+"""Markup for the pages: Norwegian labels, highlighted quotes, linked references, documents.
+
+Every piece of document text is escaped with `markupsafe.escape` before it is wrapped in
+tags, so the markup built here can be trusted by the templates; nothing in this module
+passes document text through unescaped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from urllib.parse import quote, urlencode
+
+from markupsafe import Markup, escape
+
+from pipeline.model import Block, Document, LegalRef, Passage, Role
+
+KIND_LABELS = {
+    "law": "Lov",
+    "regulation": "Forskrift",
+    "circular": "Rundskriv",
+    "report": "Rapport",
+    "thesis": "Studentoppgave",
+    "audit": "Revisjonsrapport",
+    "other": "Annet",
+}
+THEME_LABELS = {
+    "barriers": "Barrierer",
+    "organisation": "Organisering",
+    "youth": "Unge",
+    "funding": "Økonomi og finansiering",
+}
+THEME_DESCRIPTIONS = {
+    "barriers": "Det som hindrer folk i å komme inn i, fullføre eller ha nytte av KVP, "
+    "eller som gjør at NAV-kontor ikke bruker programmet.",
+    "organisation": "Hvordan KVP-arbeidet er organisert og utført: kontor, roller, rutiner, "
+    "saksbehandling, oppfølging, ledelse og samarbeid.",
+    "youth": "Unge som tema: ungdom, aldersgrenser og unges situasjon og oppfølging.",
+    "funding": "Penger: finansiering, budsjetter, kostnader, insentiver og stønadens nivå "
+    "og regler.",
+}
+CONTEXT_CHARS = 280  # shown on each side of a quote in an excerpt
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A stretch of text to wrap in tags: [start, end) with trusted opening and closing tags."""
+
+    start: int
+    end: int
+    open: Markup
+    close: Markup
+
+    def shifted(self, by: int) -> Span:
+        return Span(self.start + by, self.end + by, self.open, self.close)
+
+
+def wrap(text: str, spans: Iterable[Span]) -> Markup:
+    """The text escaped, with each span wrapped in its tags (overlapping spans are dropped)."""
+    out: list[Markup] = []
+    pos = 0
+    for span in sorted(spans, key=lambda s: (s.start, -s.end)):
+        if span.start < pos or span.start >= span.end or span.end > len(text):
+            continue
+        out += [escape(text[pos : span.start]), span.open, escape(text[span.start : span.end])]
+        out.append(span.close)
+        pos = span.end
+    out.append(escape(text[pos:]))
+    return Markup("").join(out)
+
+
+def mark(start: int, end: int, css: str = "") -> Span:
+    opening = Markup('<mark class="{}">').format(css) if css else Markup("<mark>")
+    return Span(start, end, opening, Markup("</mark>"))
+
+
+def link(start: int, end: int, href: str, title: str = "") -> Span:
+    opening = Markup('<a href="{}" title="{}">').format(href, title or "")
+    return Span(start, end, opening, Markup("</a>"))
+
+
+# URLs ----------------------------------------------------------------------------------
+
+
+def document_url(doc_id: str, passage_id: str | None = None) -> str:
+    url = f"/dokument/{quote(doc_id, safe='')}"
+    if passage_id:
+        url += f"?{urlencode({'passasje': passage_id})}#p-{quote(passage_id, safe=':')}"
+    return url
+
+
+def ref_url(key: str) -> str:
+    return f"/paragraf?{urlencode({'ref': key})}"
+
+
+# Numbers and labels ----------------------------------------------------------------------
+
+
+def decimal(value: float, digits: int = 2) -> str:
+    """0.8312 → "0,83": a Norwegian decimal comma."""
+    return f"{value:.{digits}f}".replace(".", ",")
+
+
+def percent(share: float) -> str:
+    return f"{share * 100:.0f} %"
+
+
+def where(section: Sequence[str], locator: str) -> str:
+    """The § for a statute ("§ 35 annet ledd"), else the nearest section heading."""
+    return locator or (section[-1] if section else "")
+
+
+def citation_text(
+    title: str, year: int | None, section: Sequence[str], locator: str, page: int | None,
+    quote_text: str,
+) -> str:  # fmt: skip
+    """A citation to paste into a note or letter: title, §/section, page, year, quote."""
+    parts = [title, where(section, locator)]
+    if page is not None:
+        parts.append(f"s. {page}")
+    if year is not None:
+        parts.append(str(year))
+    return ", ".join(p for p in parts if p) + f": «{quote_text}»"
+
+
+# Passages --------------------------------------------------------------------------------
+
+
+def quote_excerpt(text: str, start: int, end: int, context: int = CONTEXT_CHARS) -> Markup:
+    """The quote marked inside its passage, with up to `context` characters on each side."""
+    low, high = max(0, start - context), min(len(text), end + context)
+    if low > 0:
+        space = text.find(" ", low, start)
+        low = space + 1 if space >= 0 else low
+    if high < len(text):
+        space = text.rfind(" ", end, high)
+        high = space if space > end else high
+    body = wrap(text[low:high], [mark(start - low, end - low, "quote")])
+    return Markup("").join(
+        [Markup("…") if low > 0 else Markup(""), body, Markup("…") if high < len(text) else Markup("")]
+    )
+
+
+def preview(text: str, limit: int = 360) -> str:
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit)
+    return text[: cut if cut > limit // 2 else limit] + " …"
+
+
+LinkTarget = Callable[[LegalRef], bool]  # may a reference link to a § page?
+
+
+def ref_spans(passage: Passage, linkable: LinkTarget, current: str | None = None) -> list[Span]:
+    """Links to § pages for a passage's references; the reference `current` is marked instead.
+
+    A list such as "§§ 29 og 30" is one span with two refs: each number gets its own link
+    when it can be found in the text, else the whole span links to the first §.
+    """
+    groups: dict[tuple[int, int], list[LegalRef]] = {}
+    for ref in passage.legal_refs:
+        groups.setdefault((ref.char_start, ref.char_end), []).append(ref)
+    spans: list[Span] = []
+    for (start, end), refs in groups.items():
+        if current is not None and any(r.key == current for r in refs):
+            spans.append(mark(start, end, "ref-hit"))
+            continue
+        targets = list(dict.fromkeys(r.key for r in refs if r.section and linkable(r)))
+        raw = passage.text[start:end]
+        numbers = [r.section for r in refs if r.key in targets]
+        positions = _positions(raw, numbers)
+        if len(targets) > 1 and positions is not None:
+            spans += [
+                link(start + a, start + b, ref_url(key), key)
+                for (a, b), key in zip(positions, targets, strict=True)
+            ]
+        elif targets:
+            spans.append(link(start, end, ref_url(targets[0]), ", ".join(targets)))
+    return spans
+
+
+def _positions(raw: str, sections: list[str]) -> list[tuple[int, int]] | None:
+    """Where each § number stands in the raw reference, in order; None if one is missing."""
+    import re
+
+    found: list[tuple[int, int]] = []
+    pos = 0
+    for section in dict.fromkeys(sections):
+        match = re.compile(rf"(?<![\w-]){re.escape(section)}(?![\w-])").search(raw, pos)
+        if match is None:
+            return None
+        found.append(match.span())
+        pos = match.end()
+    return found
+
+
+def passage_html(passage: Passage, linkable: LinkTarget, current: str | None = None) -> Markup:
+    return wrap(passage.text, ref_spans(passage, linkable, current))
+
+
+# Documents -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BlockView:
+    tag: str  # from a fixed set: h2, h3, h4, p
+    css: str
+    html: Markup
+    page: int | None = None  # set on the first block of a new page
+
+
+def block_tag(block: Block) -> tuple[str, str]:
+    if block.role is Role.HEADING:
+        depth = block.level or len(block.section)
+        return ("h2" if depth <= 1 else "h3" if depth == 2 else "h4"), "heading"
+    return "p", block.role.value.replace("_", "-")
+
+
+def document_blocks(
+    document: Document, passages: Sequence[Passage], current: str | None, linkable: LinkTarget
+) -> list[BlockView]:
+    """The document's blocks with every passage wrapped (anchor `p-<id>` on its first piece),
+    the `current` passage highlighted, and references linked to § pages."""
+    text = document.text
+    links = {p.passage_id: ref_spans(p, linkable) for p in passages}
+    views: list[BlockView] = []
+    first = 0  # the first passage that may overlap the block
+    last_page: int | None = None
+    for block in document.blocks:
+        while first < len(passages) and passages[first].char_end <= block.char_start:
+            first += 1
+        pieces: list[Markup] = []
+        pos = block.char_start
+        for passage in passages[first:]:
+            if passage.char_start >= block.char_end:
+                break
+            start, end = max(pos, passage.char_start), min(block.char_end, passage.char_end)
+            if start >= end:
+                continue
+            pieces.append(escape(text[pos:start]))
+            inner = [
+                s.shifted(passage.char_start - start) for s in links[passage.passage_id]
+                if start <= passage.char_start + s.start and passage.char_start + s.end <= end
+            ]  # fmt: skip
+            pieces.append(_passage_piece(passage, text[start:end], inner, current,
+                                         anchor=start == passage.char_start))  # fmt: skip
+            pos = end
+        pieces.append(escape(text[pos : block.char_end]))
+        tag, css = block_tag(block)
+        page = block.page if block.page is not None and block.page != last_page else None
+        last_page = block.page if block.page is not None else last_page
+        views.append(BlockView(tag, css, Markup("").join(pieces), page))
+    return views
+
+
+def _passage_piece(
+    passage: Passage, text: str, spans: list[Span], current: str | None, *, anchor: bool
+) -> Markup:
+    is_current = passage.passage_id == current
+    tag = Markup("mark") if is_current else Markup("span")
+    css = "passage current" if is_current else "passage"
+    anchor_id = Markup(' id="p-{}"').format(passage.passage_id) if anchor else Markup("")
+    opening = Markup('<{} class="{}" data-passage="{}"{}>').format(
+        tag, css, passage.passage_id, anchor_id
+    )
+    return Markup("").join([opening, wrap(text, spans), Markup("</{}>").format(tag)])

@@ -1,0 +1,230 @@
+"""Request and response models of the JSON API (they are also its OpenAPI schema)."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+MAX_QUESTION_CHARS = 2000
+MAX_K = 50
+MAX_CLASSIFY_TEXTS = 100
+MAX_CLASSIFY_CHARS = 20_000
+YEAR_RE = re.compile(r"^\s*(\d{4})\s*(?:[-–]\s*(\d{4})\s*)?$")
+
+
+
+def not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty or only spaces")
+    return value
+
+
+Question = Annotated[
+    str, Field(min_length=1, max_length=MAX_QUESTION_CHARS), AfterValidator(not_blank)
+]
+
+
+def parse_years(value: str | None) -> tuple[int, int] | None:
+    """ "2021" → (2021, 2021); "2018-2022" → (2018, 2022); a malformed value raises ValueError."""
+    if value is None or not value.strip():
+        return None
+    match = YEAR_RE.match(value)
+    if match is None:
+        raise ValueError(f"year '{value}' must be a year or a range such as 2018-2022")
+    low = int(match.group(1))
+    high = int(match.group(2) or low)
+    if low > high:
+        raise ValueError(f"year range '{value}' runs backwards; write e.g. 2018-2022")
+    return low, high
+
+
+class Open(BaseModel):
+    """A response record: documented fields, and any field the library adds passes through."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+# Requests ----------------------------------------------------------------------------------
+
+
+class AskRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    question: Question = Field(examples=["Hvor lenge kan programmet vare?"])
+    kinds: list[str] = Field(default_factory=list, description="Document kinds, e.g. law, report.")
+    theme: str | None = Field(None, description="barriers, organisation, youth or funding.")
+    years: tuple[int, int] | None = Field(None, description="[from, to], both included.")
+
+    @field_validator("years")
+    @classmethod
+    def years_in_order(cls, value: tuple[int, int] | None) -> tuple[int, int] | None:
+        if value is not None and value[0] > value[1]:
+            raise ValueError("the first year must not be after the second")
+        return value
+
+
+class SearchParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    q: Question = Field(description="A question or search terms.")
+    k: int = Field(10, ge=1, le=MAX_K, description="How many passages.")
+    kind: list[str] = Field(default_factory=list, description="Document kind (repeatable).")
+    theme: str | None = Field(None, description="Only passages with this theme.")
+    year: str | None = Field(None, description='A year or a range: "2021", "2018-2022".')
+    ref: str | None = Field(None, description='Only passages holding or citing a §: "sotjl § 35".')
+
+    @field_validator("year")
+    @classmethod
+    def year_readable(cls, value: str | None) -> str | None:
+        parse_years(value)
+        return value
+
+
+class TextIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str | int | None = None
+    text: Annotated[
+        str, Field(min_length=1, max_length=MAX_CLASSIFY_CHARS), AfterValidator(not_blank)
+    ]
+
+
+class ClassifyRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    texts: list[TextIn] = Field(min_length=1, max_length=MAX_CLASSIFY_TEXTS)
+    explain: bool = Field(False, description="Add the terms that raised each theme.")
+
+
+class ExportParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    format: Literal["jsonl", "csv"] = "jsonl"
+    theme: str | None = None
+
+
+class RefParams(BaseModel):
+    ref: Annotated[
+        str, Field(min_length=1, max_length=200, examples=["sotjl § 35"]),
+        AfterValidator(not_blank),
+    ]  # fmt: skip
+
+
+# Responses ---------------------------------------------------------------------------------
+
+
+class HitOut(Open):
+    passage_id: str
+    doc_id: str
+    title: str
+    kind: str
+    year: int | None
+    section: str
+    locator: str
+    page: int | None
+    score: float
+    legal_refs: list[str]
+    themes: dict[str, float]
+    text: str
+
+
+class CitationOut(Open):
+    passage_id: str
+    doc_id: str
+    title: str
+    kind: str
+    year: int | None
+    section: str
+    locator: str
+    page: int | None
+    quote: str
+    quote_start: int
+    quote_end: int
+    text: str
+    related_law: list[str]
+
+
+class AnswerOut(Open):
+    question: str
+    answer: str
+    abstained: bool
+    confidence: float
+    citations: list[CitationOut]
+    sources: list[HitOut]
+
+
+class SearchOut(Open):
+    query: str
+    count: int
+    hits: list[HitOut]
+
+
+class DocumentSummary(Open):
+    doc_id: str
+    title: str
+    kind: str
+    year: int | None
+    publisher: str
+    official_id: str
+    passages: int
+    pages: int | None
+
+
+class BlockOut(Open):
+    text: str
+    role: str
+    page: int | None
+    section: list[str]
+    char_start: int
+    char_end: int
+
+
+class DocumentOut(DocumentSummary):
+    blocks: list[BlockOut]
+    passage_ids: list[str]
+
+
+class DocumentsOut(Open):
+    documents: list[DocumentSummary]
+
+
+class RefPassage(Open):
+    passage_id: str
+    doc_id: str
+    title: str
+    kind: str
+    year: int | None
+    section: list[str]
+    locator: str
+    page: int | None
+    statute: bool = Field(description="True for the text of the § itself.")
+    refs: list[str]
+    text: str
+
+
+class RefsOut(Open):
+    ref: str
+    passages: list[RefPassage]
+
+
+class ThemesOut(Open):
+    id: str | int | None
+    themes: dict[str, float]
+    labels: list[str]
+    explanation: dict[str, list[str]] | None = None
+
+
+class ClassifyOut(Open):
+    results: list[ThemesOut]
+
+
+class ErrorOut(BaseModel):
+    error: str
+
+
+class HealthOut(Open):
+    status: str
+    documents: int
+    passages: int
