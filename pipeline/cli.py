@@ -582,9 +582,10 @@ def print_answer(data: dict[str, Any]) -> None:
 
 def citation_label(item: dict[str, Any]) -> str:
     where = item["locator"] or item["section"].split(" › ")[-1]
-    page = f", s. {item['page']}" if item.get("page") else ""
+    page = f"s. {item['page']}" if item.get("page") else ""
     year = f" ({item['year']})" if item.get("year") else ""
-    return f"{item['title']}{year} — {where}{page}"
+    place = ", ".join(part for part in (where, page) if part)
+    return f"{item['title']}{year}" + (f" — {place}" if place else "")
 
 
 @eval_app.command("retrieval")
