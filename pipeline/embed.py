@@ -91,7 +91,10 @@ class SentenceTransformerEncoder:
         path = resolve_model_path(model)
         self._model = SentenceTransformer(str(path), device="cpu")
         self.name = f"{ST_PREFIX}{model}"
-        self.dim = int(self._model.get_sentence_embedding_dimension() or 0)
+        dimension = getattr(self._model, "get_embedding_dimension", None) or (
+            self._model.get_sentence_embedding_dimension
+        )
+        self.dim = int(dimension() or 0)
         self._prefixes = (query_prefix, passage_prefix)
 
     def _encode(self, texts: Sequence[str], prefix: str) -> np.ndarray:
