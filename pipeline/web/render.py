@@ -111,9 +111,13 @@ def where(section: Sequence[str], locator: str) -> str:
 
 
 def citation_text(
-    title: str, year: int | None, section: Sequence[str], locator: str, page: int | None,
+    title: str,
+    year: int | None,
+    section: Sequence[str],
+    locator: str,
+    page: int | None,
     quote_text: str,
-) -> str:  # fmt: skip
+) -> str:
     """A citation to paste into a note or letter: title, §/section, page, year, quote."""
     parts = [title, where(section, locator)]
     if page is not None:
@@ -137,7 +141,11 @@ def quote_excerpt(text: str, start: int, end: int, context: int = CONTEXT_CHARS)
         high = space if space > end else high
     body = wrap(text[low:high], [mark(start - low, end - low, "quote")])
     return Markup("").join(
-        [Markup("…") if low > 0 else Markup(""), body, Markup("…") if high < len(text) else Markup("")]
+        [
+            Markup("…") if low > 0 else Markup(""),
+            body,
+            Markup("…") if high < len(text) else Markup(""),
+        ]
     )
 
 
@@ -207,6 +215,8 @@ class BlockView:
     css: str
     html: Markup
     page: int | None = None  # set on the first block of a new page
+    label: str = ""  # a list item's letter or a footnote's number, which the text leaves out
+    current: bool = False  # the whole block lies in the highlighted passage
 
 
 def block_tag(block: Block) -> tuple[str, str]:
@@ -214,6 +224,13 @@ def block_tag(block: Block) -> tuple[str, str]:
         depth = block.level or len(block.section)
         return ("h2" if depth <= 1 else "h3" if depth == 2 else "h4"), "heading"
     return "p", block.role.value.replace("_", "-")
+
+
+def block_label(block: Block) -> str:
+    label = block.label.strip()
+    if len(label) == 1 and label.isalpha():
+        return f"{label})"
+    return f"{label}." if label.isdigit() and block.role is Role.LIST_ITEM else label
 
 
 def document_blocks(
@@ -226,30 +243,39 @@ def document_blocks(
     views: list[BlockView] = []
     first = 0  # the first passage that may overlap the block
     last_page: int | None = None
+    anchored: set[str] = set()
     for block in document.blocks:
         while first < len(passages) and passages[first].char_end <= block.char_start:
             first += 1
         pieces: list[Markup] = []
         pos = block.char_start
+        whole = False
         for passage in passages[first:]:
             if passage.char_start >= block.char_end:
                 break
+            if passage.passage_id == current:
+                whole = (
+                    passage.char_start <= block.char_start and block.char_end <= passage.char_end
+                )
             start, end = max(pos, passage.char_start), min(block.char_end, passage.char_end)
             if start >= end:
                 continue
             pieces.append(escape(text[pos:start]))
             inner = [
-                s.shifted(passage.char_start - start) for s in links[passage.passage_id]
+                s.shifted(passage.char_start - start)
+                for s in links[passage.passage_id]
                 if start <= passage.char_start + s.start and passage.char_start + s.end <= end
-            ]  # fmt: skip
-            pieces.append(_passage_piece(passage, text[start:end], inner, current,
-                                         anchor=start == passage.char_start))  # fmt: skip
+            ]
+            anchor = passage.passage_id not in anchored
+            anchored.add(passage.passage_id)
+            pieces.append(_passage_piece(passage, text[start:end], inner, current, anchor=anchor))
             pos = end
         pieces.append(escape(text[pos : block.char_end]))
         tag, css = block_tag(block)
         page = block.page if block.page is not None and block.page != last_page else None
         last_page = block.page if block.page is not None else last_page
-        views.append(BlockView(tag, css, Markup("").join(pieces), page))
+        html = Markup("").join(pieces)
+        views.append(BlockView(tag, css, html, page, block_label(block), whole))
     return views
 
 

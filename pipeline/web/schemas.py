@@ -14,7 +14,6 @@ MAX_CLASSIFY_CHARS = 20_000
 YEAR_RE = re.compile(r"^\s*(\d{4})\s*(?:[-–]\s*(\d{4})\s*)?$")
 
 
-
 def not_blank(value: str) -> str:
     if not value.strip():
         raise ValueError("must not be empty or only spaces")
@@ -66,8 +65,6 @@ class AskRequest(BaseModel):
 
 
 class SearchParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
     q: Question = Field(description="A question or search terms.")
     k: int = Field(10, ge=1, le=MAX_K, description="How many passages.")
     kind: list[str] = Field(default_factory=list, description="Document kind (repeatable).")
@@ -99,17 +96,16 @@ class ClassifyRequest(BaseModel):
 
 
 class ExportParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
     format: Literal["jsonl", "csv"] = "jsonl"
     theme: str | None = None
 
 
 class RefParams(BaseModel):
     ref: Annotated[
-        str, Field(min_length=1, max_length=200, examples=["sotjl § 35"]),
+        str,
+        Field(min_length=1, max_length=200, examples=["sotjl § 35"]),
         AfterValidator(not_blank),
-    ]  # fmt: skip
+    ]
 
 
 # Responses ---------------------------------------------------------------------------------
@@ -150,6 +146,7 @@ class AnswerOut(Open):
     question: str
     answer: str
     abstained: bool
+    reason: str = Field("", description="Why it abstained, in Norwegian; empty otherwise.")
     confidence: float
     citations: list[CitationOut]
     sources: list[HitOut]
@@ -224,7 +221,15 @@ class ErrorOut(BaseModel):
     error: str
 
 
+class WarmUpOut(Open):
+    total: int
+    done: int
+    finished: bool
+    error: str
+
+
 class HealthOut(Open):
     status: str
     documents: int
     passages: int
+    warm_up: WarmUpOut | None = None

