@@ -82,3 +82,14 @@ def test_baselines_run_beside_the_index(statute_index: Path) -> None:
     }
     # Only statute questions can be found in this index; each system finds some of them.
     assert all(recall[10] > 0.1 for recall in systems.values())
+
+
+@pytest.mark.slow
+def test_text_answer_names_the_current_law_by_its_section(corpus_index: Path) -> None:
+    result = runner.invoke(
+        app, ["ask", "Hvor lenge kan programmet vare?", "--index", str(corpus_index)]
+    )
+    assert result.exit_code == 0, result.output
+    laws = [line for line in result.stdout.splitlines() if "gjeldende lovtekst:" in line]
+    assert laws, result.stdout
+    assert all("§" in line and ":" not in line.split("lovtekst:")[1] for line in laws)

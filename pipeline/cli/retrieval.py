@@ -209,7 +209,7 @@ def ask(
     if as_json:
         typer.echo(json.dumps(answer_json(answer, loaded), ensure_ascii=False, indent=2))
     else:
-        print_answer(answer_json(answer, loaded))
+        print_answer(answer_json(answer, loaded), loaded)
 
 
 def ask_batch(loaded: Any, path: Path, filters: Any) -> None:
@@ -231,7 +231,7 @@ def ask_batch(loaded: Any, path: Path, filters: Any) -> None:
         typer.echo(json.dumps(data, ensure_ascii=False))
 
 
-def print_answer(data: dict[str, Any]) -> None:
+def print_answer(data: dict[str, Any], loaded: Any) -> None:
     if data["abstained"]:
         typer.secho(ABSTAIN_MESSAGE, bold=True)
         if data["reason"]:
@@ -246,7 +246,15 @@ def print_answer(data: dict[str, Any]) -> None:
         typer.secho(f"[{n}] {citation_label(citation)}", fg=typer.colors.CYAN)
         typer.echo(f"    «{citation['quote']}»")
         if citation["related_law"]:
-            typer.echo(f"    gjeldende lovtekst: {', '.join(citation['related_law'])}")
+            laws = [statute_label(loaded, pid) for pid in citation["related_law"]]
+            typer.echo(f"    gjeldende lovtekst: {'; '.join(laws)}")
+
+
+def statute_label(loaded: Any, passage_id: str) -> str:
+    """ "sosialtjenesteloven § 32" for a statute passage id."""
+    passage = loaded.passages[loaded.row_of[passage_id]]
+    source = loaded.documents[passage.doc_id].source
+    return f"{source.short or source.title} {passage.locator}".strip()
 
 
 def citation_label(item: dict[str, Any]) -> str:
