@@ -254,6 +254,13 @@ def cite(index: Index, candidate: Candidate) -> Citation:
     )
 
 
+def statute_label(index: Index, passage_id: str) -> str:
+    """How a caseworker names a statute passage: "sosialtjenesteloven § 32"."""
+    passage = index.passages[index.row_of[passage_id]]
+    source = index.document_of(passage).source
+    return f"{source.short or source.title} {passage.locator}".strip()
+
+
 def related_law(index: Index, passage: Passage) -> tuple[str, ...]:
     """Statute passages in the corpus that hold the §§ a report passage refers to."""
     from pipeline.legal import statute_passages

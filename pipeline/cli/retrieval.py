@@ -246,15 +246,10 @@ def print_answer(data: dict[str, Any], loaded: Any) -> None:
         typer.secho(f"[{n}] {citation_label(citation)}", fg=typer.colors.CYAN)
         typer.echo(f"    «{citation['quote']}»")
         if citation["related_law"]:
+            from pipeline.answer import statute_label
+
             laws = [statute_label(loaded, pid) for pid in citation["related_law"]]
             typer.echo(f"    gjeldende lovtekst: {'; '.join(laws)}")
-
-
-def statute_label(loaded: Any, passage_id: str) -> str:
-    """ "sosialtjenesteloven § 32" for a statute passage id."""
-    passage = loaded.passages[loaded.row_of[passage_id]]
-    source = loaded.documents[passage.doc_id].source
-    return f"{source.short or source.title} {passage.locator}".strip()
 
 
 def citation_label(item: dict[str, Any]) -> str:

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
+from pipeline.answer import statute_label
 from pipeline.errors import PipelineError
 from pipeline.model import Citation, Hit, LegalRef, Passage
 from pipeline.web import render
@@ -78,9 +79,7 @@ def citation_view(loaded: Loaded, number: int, citation: Citation) -> SourceView
     related = []
     for pid in citation.related_law:
         statute = index.passages[index.row_of[pid]]
-        source = index.document_of(statute).source
-        label = f"{source.short or source.title} {statute.locator}".strip()
-        related.append((label, render.document_url(statute.doc_id, pid)))
+        related.append((statute_label(index, pid), render.document_url(statute.doc_id, pid)))
     return SourceView(
         number,
         citation.passage_id,
