@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -105,36 +105,10 @@ class Store:
         rows = self.db.execute("SELECT record FROM documents ORDER BY doc_id")
         return [document_from_json(json.loads(r[0])) for r in rows]
 
-    def document(self, doc_id: str) -> Document | None:
-        row = self.db.execute("SELECT record FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
-        return document_from_json(json.loads(row[0])) if row else None
-
-    def content_hashes(self) -> dict[str, str]:
-        return dict(self.db.execute("SELECT doc_id, content_hash FROM documents").fetchall())
-
-    def passages(self, rows: Iterable[int] | None = None) -> list[Passage]:
-        """Passages by row (in the order given), or all of them in index order."""
-        if rows is None:
-            found = self.db.execute("SELECT record FROM passages ORDER BY row").fetchall()
-            return [passage_from_json(json.loads(r[0])) for r in found]
-        wanted = list(rows)
-        records = dict(self._select("SELECT row, record FROM passages WHERE row IN ({})", wanted))
-        return [passage_from_json(json.loads(records[r])) for r in wanted]
-
-    def passage(self, passage_id: str) -> tuple[int, Passage] | None:
-        query = "SELECT row, record FROM passages WHERE passage_id = ?"
-        row = self.db.execute(query, (passage_id,)).fetchone()
-        return (int(row[0]), passage_from_json(json.loads(row[1]))) if row else None
-
-    def passage_count(self) -> int:
-        return int(self.db.execute("SELECT COUNT(*) FROM passages").fetchone()[0])
-
-    def _select(self, template: str, values: Sequence[Any]) -> list[tuple[Any, ...]]:
-        found: list[tuple[Any, ...]] = []
-        for start in range(0, len(values), 500):
-            chunk = values[start : start + 500]
-            found += self.db.execute(template.format(",".join("?" * len(chunk))), chunk).fetchall()
-        return found
+    def passages(self) -> list[Passage]:
+        """Every passage, in index order (the order of the vectors and BM25)."""
+        found = self.db.execute("SELECT record FROM passages ORDER BY row").fetchall()
+        return [passage_from_json(json.loads(r[0])) for r in found]
 
     def close(self) -> None:
         self.db.close()
