@@ -39,7 +39,8 @@ def evidence(index: searching.Index, question: str, specific_df: int) -> tuple[f
     scored = answering.score_sentences(index, question, answering.candidate_sentences(top))
     best = max((c.similarity for c in scored), default=0.0)
     answering.SPECIFIC_DF = specific_df
-    missing = bool(answering.missing_specific_words(index, question, [h.passage for h in top]))
+    present = answering.tokens_of([h.passage for h in top])
+    missing = bool(answering.missing_specific_words(index, question, present))
     return best, missing, bool(hits and hits[0].via_reference)
 
 

@@ -65,11 +65,11 @@ def ask(index: Index, question: str, *, filters: Filters = NO_FILTERS) -> Answer
         return Answer(question, "", True, 0.0, (), ())
     if hits[0].via_reference:
         return answer_from_provision(index, question, text, hits)
-    top = [h.passage for h in hits[:ANSWER_PASSAGES]]
+    present = tokens_of([h.passage for h in hits[:ANSWER_PASSAGES]])
     candidates = score_sentences(index, text, candidate_sentences(hits[:ANSWER_PASSAGES]))
     best = max(candidates, key=lambda c: c.score, default=None)
-    confidence = answer_confidence(best, content_coverage(text, top))
-    missing = missing_specific_words(index, text, top)
+    confidence = answer_confidence(best, content_coverage(text, present))
+    missing = missing_specific_words(index, text, present)
     if best is None or best.similarity < MIN_SIMILARITY:
         reason = "ingen setning i kildene ligger nær nok spørsmålet"
         return Answer(question, "", True, confidence, (), tuple(hits), reason)
@@ -79,13 +79,19 @@ def ask(index: Index, question: str, *, filters: Filters = NO_FILTERS) -> Answer
     return compose(index, question, choose(candidates, best), confidence, hits)
 
 
-def missing_specific_words(index: Index, question: str, passages: Sequence[Passage]) -> list[str]:
-    """Rare words of the question (≤ SPECIFIC_DF passages) that none of the passages holds."""
+def tokens_of(passages: Sequence[Passage]) -> set[str]:
+    """Every normalised token of the answering passages, computed once per question."""
+    from pipeline.language import normalize_tokens
+
+    return set().union(*(normalize_tokens(p.text) for p in passages)) if passages else set()
+
+
+def missing_specific_words(index: Index, question: str, present: set[str]) -> list[str]:
+    """Rare words of the question (≤ SPECIFIC_DF passages) absent from the `present` tokens."""
     from bm25s.stopwords import STOPWORDS_NORWEGIAN
 
-    from pipeline.language import normalize_tokens, stem, words
+    from pipeline.language import stem, words
 
-    present = set().union(*(normalize_tokens(p.text) for p in passages)) if passages else set()
     missing = []
     for word in dict.fromkeys(words(question)):
         if word in STOPWORDS_NORWEGIAN or not word.isalpha():
@@ -191,14 +197,11 @@ def overlap(wanted: set[str], text: str) -> float:
     return len(wanted & set(normalize_tokens(text))) / len(wanted)
 
 
-def content_coverage(question: str, passages: Sequence[Passage]) -> float:
-    """Share of the question's content words that occur in the top passages at all."""
-    from pipeline.language import normalize_tokens
-
+def content_coverage(question: str, present: set[str]) -> float:
+    """Share of the question's content words among the answering passages' tokens."""
     wanted = content_stems(question)
     if not wanted:
         return 0.0
-    present = set().union(*(normalize_tokens(p.text) for p in passages)) if passages else set()
     return len(wanted & present) / len(wanted)
 
 
