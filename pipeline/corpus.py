@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import CorpusError, ManifestError
+from pipeline.formats import READERS
 from pipeline.model import CorpusScan, Failure, Kind, Source
 
 MANIFEST_NAME = "MANIFEST.toml"
-SUPPORTED_SUFFIXES = frozenset({".pdf", ".txt", ".md", ".markdown", ".html", ".htm", ".docx"})
+SUPPORTED_SUFFIXES = frozenset(READERS)  # the suffixes with a reader
 # Files a corpus folder may hold that are not documents.
 IGNORED_NAMES = frozenset({MANIFEST_NAME, "README.md", "README.txt", "LICENSE", ".gitkeep"})
 REQUIRED_KEYS = ("id", "file", "kind", "title")

@@ -1,8 +1,9 @@
 """Extraction: one file in, one Document out.
 
-Each format has its own module (pdf, text, markdown, html, docx) exposing one function
-``read(path) -> RawDocument``. This module picks the reader by extension and assembles the
-Document: clean text, block offsets into it, and section paths from the headings.
+Each format has its own module or package (pdf, text, markdown, html, docx) exposing one
+function ``read(path) -> RawDocument``. This module picks the reader by extension (the table
+is `pipeline.formats.READERS`) and assembles the Document: clean text, block offsets into
+it, and section paths from the headings.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from pipeline.corpus import content_hash, source_for_file, unsupported_reason
 from pipeline.errors import EmptyDocumentError, ExtractionError, UnsupportedFormatError
+from pipeline.formats import READERS as READERS  # re-exported: callers use extract.READERS
 from pipeline.model import (
     Block,
     Document,
@@ -26,17 +28,6 @@ from pipeline.model import (
     Source,
 )
 
-# Extension → module in this package; modules are imported on first use so that a PDF-free
-# run never pays for pdfplumber.
-READERS = {
-    ".pdf": "pdf",
-    ".txt": "text",
-    ".md": "markdown",
-    ".markdown": "markdown",
-    ".html": "html",
-    ".htm": "html",
-    ".docx": "docx",
-}
 BLOCK_SEPARATOR = "\n\n"
 NUMBERED_HEADING_RE = re.compile(r"^(\d{1,2}(?:\.\d{1,2}){0,4})\.?\s")
 

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import re
 
-from pipeline.extract.footnotes import mark_footnotes
-from pipeline.extract.paging import Line
-from pipeline.extract.textlines import (
+from pipeline.extract.text.footnotes import mark_footnotes
+from pipeline.extract.text.lines import (
     BULLET_RE,
     CAPTION_RE,
     SHORT_LINE,
     Group,
 )
+from pipeline.extract.text.paging import Line
 from pipeline.model import Role
 
 TOC_LINE_RE = re.compile(r"(\.{4,}|…{2,}|\t)\s*\d{1,3}\s*$")

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 
 from pipeline.extract.cleanup import BULLETS
-from pipeline.extract.paging import Line
+from pipeline.extract.text.paging import Line
 from pipeline.model import Role
 
 PAGE_START_RE = re.compile(rf"^ (?=[^\s{re.escape(BULLETS)}])")

@@ -16,7 +16,9 @@ What such text carries and what this reader does about it:
   each gets its own role.
 
 Layout rules are by shape (length relative to the document's line width, punctuation,
-numbering), never by the words of a particular document.
+numbering), never by the words of a particular document. The steps live beside this module:
+`lines` (lines and the groups they form), `paging` (furniture and printed page numbers),
+`roles` (each group's role) and `footnotes` (footnote bodies and their markers).
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ import re
 from collections import Counter
 from pathlib import Path
 
-from pipeline.extract import paging
 from pipeline.extract.cleanup import (
     build_lexicon,
     decode_text,
@@ -34,9 +35,9 @@ from pipeline.extract.cleanup import (
     render_table,
     repair_inline_breaks,
 )
-from pipeline.extract.footnotes import separate_footnote_markers
-from pipeline.extract.paging import Line
-from pipeline.extract.textlines import (
+from pipeline.extract.text import paging
+from pipeline.extract.text.footnotes import separate_footnote_markers
+from pipeline.extract.text.lines import (
     BULLET_RE,
     SENTENCE_END,
     Group,
@@ -44,7 +45,8 @@ from pipeline.extract.textlines import (
     split_lines,
     typical_width,
 )
-from pipeline.extract.textroles import classify
+from pipeline.extract.text.paging import Line
+from pipeline.extract.text.roles import classify
 from pipeline.model import ExtractionReport, Furniture, RawBlock, RawDocument, Repair, Role
 
 
