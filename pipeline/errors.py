@@ -1,14 +1,23 @@
 """The one error hierarchy of the pipeline.
 
-    PipelineError                  anything the user can act on; never a bare traceback
-    ├── CorpusError                the manifest or the corpus folder is unusable
-    │   └── ManifestError          MANIFEST.toml is malformed or names a missing file
-    └── ExtractionError            one file could not be turned into a Document
-        ├── UnsupportedFormatError the file extension has no extractor
-        ├── EmptyDocumentError     the file holds no usable text (empty, scanned, …)
-        └── EncryptedDocumentError the file is password protected
+    PipelineError                    anything the user can act on; never a bare traceback
+    ├── CorpusError                  the manifest or the corpus folder is unusable
+    │   └── ManifestError            MANIFEST.toml is malformed or names a missing file
+    ├── ExtractionError              one file could not be turned into a Document
+    │   ├── UnsupportedFormatError   the file extension has no extractor
+    │   ├── EmptyDocumentError       the file holds no usable text (empty, scanned, …)
+    │   └── EncryptedDocumentError   the file is password protected
+    ├── LegalRefError                a reference the user typed cannot be read
+    ├── ThemeError                   theme data, model or filter is unusable
+    ├── SettingsError                a setting has a value outside its valid values
+    ├── EncoderError                 an encoder cannot be loaded or does not match an index
+    ├── UnusableIndexError           an index is missing, damaged, or from another version
+    ├── SearchError                  a question or filter that cannot be searched
+    ├── NotFoundError                an id names no passage, document or page
+    └── UnavailableError             something a server needs cannot be loaded
 
-Every message says what failed, the offending value, and what to do next.
+Every message says what failed, the offending value, and what to do next. Messages that
+more than one place raises are written once here, as class methods.
 """
 
 from __future__ import annotations
@@ -47,3 +56,62 @@ class EmptyDocumentError(ExtractionError):
 
 class EncryptedDocumentError(ExtractionError):
     """The file is encrypted and no password was given."""
+
+
+class LegalRefError(PipelineError):
+    """A reference a user typed cannot be read: unknown act, or no § or point."""
+
+
+class ThemeError(PipelineError):
+    """Theme data, model or filter is unusable; the message lists the valid themes."""
+
+
+class SettingsError(PipelineError):
+    """A setting (fusion method, a weight, a retriever name) has no valid value."""
+
+
+class EncoderError(PipelineError):
+    """An encoder cannot be loaded or does not match an index."""
+
+
+class UnusableIndexError(PipelineError):
+    """An index is missing, damaged, or was built by another version or encoder."""
+
+    @classmethod
+    def missing(cls, index_dir: Path) -> UnusableIndexError:
+        return cls(
+            f"no index at {index_dir}; run `kvp build` (or `kvp build --index {index_dir}`) first."
+        )
+
+    @classmethod
+    def damaged(cls, index_dir: Path, err: BaseException) -> UnusableIndexError:
+        return cls(
+            f"the index at {index_dir} is damaged ({type(err).__name__}: {err}); "
+            "run `kvp build` to rebuild it."
+        )
+
+    @classmethod
+    def outdated(cls, index_dir: Path) -> UnusableIndexError:
+        return cls(
+            f"the index at {index_dir} was built by an older version of kvp; "
+            "run `kvp build` to rebuild it."
+        )
+
+    @classmethod
+    def other_encoder(cls, built_with: str, loaded: str) -> UnusableIndexError:
+        return cls(
+            f"the index was built with encoder '{built_with}', but '{loaded}' is loaded; "
+            "rebuild with `kvp build` or use that encoder."
+        )
+
+
+class SearchError(PipelineError):
+    """A question or filter that cannot be searched; the message says what to change."""
+
+
+class NotFoundError(PipelineError):
+    """An id names no passage, document or page."""
+
+
+class UnavailableError(PipelineError):
+    """Something the app needs cannot be loaded (index, encoder, theme model)."""

@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipeline.themes import THEMES, THRESHOLD, LabelledExample, label_matrix
+from pipeline.model import THEME_THRESHOLD as THRESHOLD
+from pipeline.model import THEMES
+from pipeline.themes import LabelledExample, label_matrix
 
 if TYPE_CHECKING:
     from pipeline.embed import Encoder
@@ -122,9 +124,6 @@ def write_model_card(
 
 # Retrieval and answers ---------------------------------------------------------------------
 
-QUESTIONS_FILE = (
-    Path(__file__).resolve().parent.parent / "benchmarks" / "retrieval" / "questions.jsonl"
-)
 CHUNK_CHARS = 1000  # the baselines' fixed chunks
 CUTOFFS = (1, 5, 10)
 QUOTE_OVERLAP = 0.5  # a passage "finds" a quote when it holds at least half of it
@@ -151,13 +150,14 @@ class RetrievalScores:
     false_abstention: float | None = None  # share of answerable questions abstained on
 
 
-def load_questions(path: Path | str = QUESTIONS_FILE, *, split: str = "all") -> list[EvalQuestion]:
+def load_questions(path: Path | str | None = None, *, split: str = "all") -> list[EvalQuestion]:
     """The evaluation questions of one split ("dev", "test") or all of them."""
     from pipeline.errors import PipelineError
+    from pipeline.paths import questions_file
 
     rows = [
         json.loads(line)
-        for line in Path(path).read_text(encoding="utf-8").splitlines()
+        for line in Path(path or questions_file()).read_text(encoding="utf-8").splitlines()
         if line.strip()
     ]
     if split not in ("dev", "test", "all"):
@@ -279,7 +279,7 @@ def dense_baseline(
 
 
 def index_rankers(index: Index) -> dict[str, Ranker]:
-    """The index's hybrid search and, for comparison, each of its two halves alone."""
+    """The index's hybrid search and, for comparison, each of its retrievers alone."""
 
     def spans(passages: Sequence[Passage]) -> list[tuple[str, int, int]]:
         return [(p.doc_id, p.char_start, p.char_end) for p in passages]
@@ -287,14 +287,14 @@ def index_rankers(index: Index) -> dict[str, Ranker]:
     def hybrid(question: str) -> list[tuple[str, int, int]]:
         return spans([h.passage for h in index.search(question, k=10)])
 
-    def lexical(question: str) -> list[tuple[str, int, int]]:
-        return spans([index.passages[r] for r in list(index.lexical_ranking(question, None))[:10]])
+    def alone(name: str) -> Ranker:
+        def rank(question: str) -> list[tuple[str, int, int]]:
+            rows = list(index.retriever(name).rank(question, None, 10))
+            return spans(index.store.passages(rows))
 
-    def dense(question: str) -> list[tuple[str, int, int]]:
-        return spans([index.passages[r] for r in list(index.dense_ranking(question, None))[:10]])
+        return rank
 
-    return {
-        "kvp hybrid (passages)": hybrid,
-        "kvp BM25 only (passages)": lexical,
-        "kvp dense only (passages)": dense,
-    }
+    labels = {"bm25": "BM25", "dense": "dense", "charngram": "char n-grams"}
+    names = index.settings.retrievers
+    alones = {f"kvp {labels[name]} only (passages)": alone(name) for name in names}
+    return {"kvp hybrid (passages)": hybrid, **alones}

@@ -9,10 +9,13 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterable, Iterator
-from typing import IO, Any, Literal
+from typing import IO, TYPE_CHECKING, Any, Literal
 
-from pipeline.model import Document, Passage
-from pipeline.themes import THEMES, THRESHOLD, check_theme
+from pipeline.model import THEMES
+from pipeline.serialize import passage_row
+
+if TYPE_CHECKING:
+    from pipeline.search import Index
 
 ExportFormat = Literal["jsonl", "csv"]
 FORMATS: tuple[ExportFormat, ...] = ("jsonl", "csv")
@@ -23,53 +26,15 @@ CSV_COLUMNS = (
 )  # fmt: skip
 
 
-def passage_row(passage: Passage, document: Document) -> dict[str, Any]:
-    """A passage as a flat JSON-ready record."""
-    source = document.source
-    themes = dict(passage.themes)
-    return {
-        "passage_id": passage.passage_id,
-        "doc_id": passage.doc_id,
-        "title": source.title,
-        "kind": source.kind.value,
-        "year": source.year,
-        "publisher": source.publisher,
-        "official_id": source.official_id,
-        "section": list(passage.section),
-        "locator": passage.locator,
-        "page_start": passage.page_start,
-        "page_end": passage.page_end,
-        "char_start": passage.char_start,
-        "char_end": passage.char_end,
-        "legal_refs": [
-            {
-                "key": r.key,
-                "act": r.act,
-                "section": r.section,
-                "ledd": r.ledd,
-                "bokstav": r.bokstav,
-                "punktum": r.punktum,
-                "point": r.point,
-                "raw": r.raw,
-            }
-            for r in passage.legal_refs
-        ],
-        "themes": themes,
-        "labels": [theme for theme in THEMES if themes.get(theme, 0.0) >= THRESHOLD],
-        "text": passage.text,
-    }
+def export_rows(index: Index, *, theme: str | None = None) -> Iterator[dict[str, Any]]:
+    """Rows for every passage of an index, or only those labelled with one theme."""
+    from pipeline.themes import check_theme
 
-
-def export_rows(
-    pairs: Iterable[tuple[Passage, Document]], *, theme: str | None = None
-) -> Iterator[dict[str, Any]]:
-    """Rows for every passage, or only those labelled with one theme."""
     if theme is not None:
-        check_theme(theme)
-    for passage, document in pairs:
-        row = passage_row(passage, document)
-        if theme is None or theme in row["labels"]:
-            yield row
+        check_theme(theme)  # before any output: an unknown theme is an error, not an empty file
+    passages = index.passages if theme is None else index.store.passages_of_theme(theme)
+    for passage in passages:
+        yield passage_row(passage, index.document_of(passage))
 
 
 def write_jsonl(rows: Iterable[dict[str, Any]], handle: IO[str]) -> int:

@@ -1,18 +1,10 @@
 """The index: build it from a corpus folder, incrementally and atomically, and load it.
 
-An index folder holds builds and a ``current`` link to the one in use:
-
-    indexes/default/
-      current -> builds/<id>
-      builds/<id>/manifest.json   versions, settings, encoder, per-document content hashes
-                  store.sqlite    documents and passages (text, metadata, refs, themes)
-                  vectors.faiss   passage vectors (exact inner product = cosine)
-                  bm25/           BM25 over Norwegian-normalised tokens (bm25s)
-
-A build writes a new folder and only then moves ``current`` (an atomic rename), so a build
-killed halfway leaves the previous index in use. Documents whose bytes and settings are
-unchanged are taken from the previous build as they are; passage vectors come from the
-embedding cache, so only new text is embedded.
+An index folder holds builds and a ``current`` link to the one in use (the file names are in
+`pipeline.layout`). A build writes a new folder and only then moves ``current`` (an atomic
+rename), so a build killed halfway leaves the previous index in use. Documents whose bytes
+and settings are unchanged are taken from the previous build as they are; passage vectors
+come from the embedding cache, so only new text is embedded.
 """
 
 from __future__ import annotations
@@ -28,10 +20,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipeline import segment as segment_rules
 from pipeline.corpus import content_hash, load_corpus
-from pipeline.errors import PipelineError
+from pipeline.errors import UnusableIndexError
+from pipeline.layout import BUILDS, CURRENT, BuildFiles
 from pipeline.model import CorpusScan, Document, Failure, Passage, Source
+from pipeline.settings import Settings
 
 if TYPE_CHECKING:
     import numpy as np
@@ -39,17 +32,10 @@ if TYPE_CHECKING:
     from pipeline.embed import Encoder
     from pipeline.themes import ThemeClassifier
 
-INDEX_FORMAT = 2  # bump when the store layout or the passage rules change
-DEFAULT_INDEX = Path(__file__).resolve().parent.parent / "indexes" / "default"
-MANIFEST_FILE = "manifest.json"
-CURRENT = "current"
-BUILDS = "builds"
+INDEX_FORMAT = 3  # bump when the store layout or the passage rules change
+PASSAGE_SETTINGS = ("format", "pipeline", "terms", "segment")  # what decides the passages
 
 Progress = Callable[[str, int, int], None]  # stage, done, total
-
-
-class IndexError_(PipelineError):
-    """An index is missing, damaged, or was built by another version or encoder."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,23 +54,28 @@ class BuildReport:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def settings() -> dict[str, Any]:
-    """Everything besides a file's bytes that decides its passages; a change rebuilds all."""
+def manifest_settings(settings: Settings) -> dict[str, Any]:
+    """The settings a manifest records: versions, term tables, segmentation, search, answers.
+
+    The `PASSAGE_SETTINGS` part decides the passages: when it changes, every document is
+    processed again. Search and answer settings are read back by `pipeline.search.Index`.
+    """
     from pipeline import __version__
     from pipeline.language import DOMAIN_TERMS, LAY_TERMS
 
     terms = json.dumps([DOMAIN_TERMS, LAY_TERMS], sort_keys=True, ensure_ascii=False)
-    return {
+    recorded = {
         "format": INDEX_FORMAT,
         "pipeline": __version__,
         "terms": hashlib.sha1(terms.encode("utf-8")).hexdigest()[:12],
-        "segment": {
-            "target_chars": segment_rules.TARGET_CHARS,
-            "max_chars": segment_rules.MAX_CHARS,
-            "min_chars": segment_rules.MIN_CHARS,
-            "law_section_max": segment_rules.LAW_SECTION_MAX,
-        },
+        **settings.to_dict(),
     }
+    normalised: dict[str, Any] = json.loads(json.dumps(recorded))  # as a manifest reads back
+    return normalised
+
+
+def same_passages(recorded: dict[str, Any], settings: dict[str, Any]) -> bool:
+    return all(recorded.get(key) == settings.get(key) for key in PASSAGE_SETTINGS)
 
 
 def theme_model_id(classifier: ThemeClassifier | None) -> str | None:
@@ -100,26 +91,19 @@ def current_build(index_dir: Path) -> Path:
     """The build in use; a clear message when there is none."""
     link = index_dir / CURRENT
     build = link.resolve() if link.is_symlink() else link
-    if not (build / MANIFEST_FILE).is_file():
-        raise IndexError_(
-            f"no index at {index_dir}; run `kvp build` (or `kvp build --index {index_dir}`) first."
-        )
+    if not BuildFiles(build).manifest.is_file():
+        raise UnusableIndexError.missing(index_dir)
     return build
 
 
 def read_manifest(index_dir: Path) -> dict[str, Any]:
-    build = current_build(index_dir)
+    path = BuildFiles(current_build(index_dir)).manifest
     try:
-        manifest: dict[str, Any] = json.loads((build / MANIFEST_FILE).read_text(encoding="utf-8"))
+        manifest: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as err:
-        raise IndexError_(
-            f"the index at {index_dir} is damaged ({err}); run `kvp build` to rebuild it."
-        ) from err
+        raise UnusableIndexError.damaged(index_dir, err) from err
     if manifest.get("settings", {}).get("format") != INDEX_FORMAT:
-        raise IndexError_(
-            f"the index at {index_dir} was built by an older version of kvp; "
-            "run `kvp build` to rebuild it."
-        )
+        raise UnusableIndexError.outdated(index_dir)
     return manifest
 
 
@@ -135,18 +119,18 @@ class Previous:
     passages: dict[str, list[Passage]]
 
 
-def load_previous(index_dir: Path) -> Previous | None:
-    from pipeline.store import Store
+def load_previous(index_dir: Path, settings: dict[str, Any]) -> Previous | None:
+    from pipeline.store import SQLiteStore
 
     try:
         manifest = read_manifest(index_dir)
-    except IndexError_:
+    except UnusableIndexError:
         return None
-    if manifest.get("settings") != settings():
+    if not same_passages(manifest.get("settings", {}), settings):
         return None
-    store = Store(current_build(index_dir) / "store.sqlite")
+    store = SQLiteStore(BuildFiles(current_build(index_dir)).store)
     try:
-        documents = {d.doc_id: d for d in store.documents()}
+        documents = store.documents()
         passages: dict[str, list[Passage]] = {}
         for passage in store.passages():
             passages.setdefault(passage.doc_id, []).append(passage)
@@ -167,19 +151,23 @@ def reusable(source: Source, digest: str, previous: Previous | None) -> Document
 
 def build_index(
     corpus: Path | str,
-    index_dir: Path | str = DEFAULT_INDEX,
+    index_dir: Path | str | None = None,
     *,
     encoder: Encoder | None = None,
     classifier: ThemeClassifier | None = None,
     progress: Progress | None = None,
+    settings: Settings | None = None,
 ) -> BuildReport:
     """Extract → segment → annotate → embed → index, reusing what has not changed."""
     from pipeline.embed import load_encoder
+    from pipeline.paths import default_index
 
-    index_dir = Path(index_dir)
+    index_dir = Path(index_dir or default_index())
+    settings = settings or Settings()
+    recorded = manifest_settings(settings)
     clock = Stopwatch()
     scan = load_corpus(corpus)
-    previous = load_previous(index_dir)
+    previous = load_previous(index_dir, recorded)
     encoder = encoder or load_encoder()
     plan = plan_build(scan.sources, previous)
     clock.lap("scan")
@@ -188,15 +176,16 @@ def build_index(
         and previous.manifest.get("encoder") == encoder.name
         and (previous.manifest.get("theme_model") == theme_model_id(classifier))
     )
-    if previous and same_models and not plan.new and not plan.removed(previous):
+    same_settings = previous is not None and previous.manifest.get("settings") == recorded
+    if previous and same_models and same_settings and not plan.new and not plan.removed(previous):
         return plan.unchanged(index_dir, previous, scan, clock.seconds)
-    documents, passages, failures = process(plan, previous, progress, clock)
+    documents, passages, failures = process(plan, previous, settings, progress, clock)
     vectors = embed(encoder, passages, progress)
     clock.lap("embed")
     if classifier is not None:
         passages = theme_passages(passages, vectors, classifier, previous if same_models else None)
     clock.lap("themes")
-    write_build(index_dir, documents, passages, vectors, encoder, classifier, plan)
+    write_build(index_dir, documents, passages, vectors, encoder, classifier, plan, recorded)
     clock.lap("write")
     return BuildReport(
         index_dir=index_dir,
@@ -251,7 +240,11 @@ def plan_build(sources: Sequence[Source], previous: Previous | None) -> Plan:
 
 
 def process(
-    plan: Plan, previous: Previous | None, progress: Progress | None, clock: Stopwatch
+    plan: Plan,
+    previous: Previous | None,
+    settings: Settings,
+    progress: Progress | None,
+    clock: Stopwatch,
 ) -> tuple[list[Document], list[Passage], list[Failure]]:
     """Documents and passages in corpus order: reused ones as stored, new ones processed."""
     from pipeline.extract import iter_extract
@@ -274,7 +267,7 @@ def process(
     for source in plan.sources:
         if source.doc_id in fresh:
             document = fresh[source.doc_id]
-            own = annotate_refs([document], segment(document))
+            own = annotate_refs([document], segment(document, settings.segment))
         elif previous is not None and source.doc_id in plan.kept:
             document = previous.documents[source.doc_id]
             own = previous.passages.get(source.doc_id, [])
@@ -331,28 +324,21 @@ def write_build(
     encoder: Encoder,
     classifier: ThemeClassifier | None,
     plan: Plan,
+    settings: dict[str, Any],
 ) -> Path:
     """Write a complete build beside the current one, then switch `current` to it."""
-    import bm25s
-    import faiss
-
-    from pipeline.language import normalize_tokens
+    from pipeline.retrievers import build_retrievers
     from pipeline.store import write_store
 
     builds = index_dir / BUILDS
     build_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     partial = builds / f".{build_id}.partial"
     partial.mkdir(parents=True)
-    write_store(partial / "store.sqlite", documents, passages)
-    vector_index = faiss.IndexFlatIP(encoder.dim)
-    if len(passages):
-        vector_index.add(vectors)
-    faiss.write_index(vector_index, str(partial / "vectors.faiss"))
-    bm25 = bm25s.BM25()
-    bm25.index([normalize_tokens(p.text) or [""] for p in passages], show_progress=False)
-    bm25.save(str(partial / "bm25"), show_progress=False)
+    files = BuildFiles(partial)
+    write_store(files.store, documents, passages)
+    build_retrievers(passages, vectors, encoder.dim, files)
     manifest = {
-        "settings": settings(),
+        "settings": settings,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "encoder": encoder.name,
         "dim": encoder.dim,
@@ -361,7 +347,7 @@ def write_build(
         "passages": len(passages),
         "versions": library_versions(),
     }
-    (partial / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    files.manifest.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     final = builds / build_id
     partial.rename(final)
     switch_current(index_dir, final)

@@ -21,20 +21,18 @@ documents carry the last act cited (else named) earlier in the document across p
 from __future__ import annotations
 
 import re
+import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Literal
+from importlib import resources
+from typing import Any, Literal
 
-from pipeline.errors import PipelineError
+from pipeline.errors import LegalRefError
 from pipeline.model import Document, LegalRef, Passage, Role
 from pipeline.segment import LEDD_ORDINALS, STATUTE_KINDS
 
 MAX_RANGE = 30  # a longer range is more likely a typo than thirty §§ meant one by one
 NEAR_CHARS = 200  # how far back an act named earlier still governs a bare §
-
-
-class LegalRefError(PipelineError):
-    """A reference a user typed cannot be read: unknown act, or no § or point."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,48 +44,30 @@ class Act:
     aliases: tuple[str, ...]
 
 
+# The act table is data (pipeline/data/acts.toml, which explains its fields), read once here.
+_ACT_TABLE: dict[str, dict[str, Any]] = tomllib.loads(
+    (resources.files("pipeline") / "data" / "acts.toml").read_text(encoding="utf-8")
+)["acts"]
 # Canonical short name → the act. Aliases match case-insensitively, with a genitive -s
 # ("sosialtjenestelovens") and, for abbreviations, a trailing period ("sotjl.").
 ACTS: dict[str, Act] = {
-    "sotjl": Act("Lov om sosiale tjenester i arbeids- og velferdsforvaltningen", "law", (
-        "sosialtjenesteloven", "sosialtjenestelova", "sotjl", "stjl", "LOV-2009-12-18-131",
-        "lov om sosiale tjenester i arbeids- og velferdsforvaltningen",
-        "lov om sosiale tjenester i arbeid- og velferdsforvaltningen",  # sic, in a report
-        "lov om sosiale tjenester i NAV", "lov om sosiale tjenester")),
-    "kvp-forskriften": Act("Forskrift om kvalifiseringsprogram og kvalifiseringsstønad",
-                           "regulation", (
-        "forskrift om kvalifiseringsprogram og kvalifiseringsstønad",
-        "forskrift om kvalifiseringsprogram og -stønad", "forskrift om kvalifiseringsprogram",
-        "KVP-forskriften", "KVP-forskrift", "FOR-2011-12-21-1471",
-        "forskriften")),  # the one regulation these texts discuss
-    "nav-loven": Act("Lov om arbeids- og velferdsforvaltningen", "law", (
-        "NAV-loven", "lov om arbeids- og velferdsforvaltningen",
-        "arbeids- og velferdsforvaltningsloven", "navl")),
-    "folketrygdloven": Act("Lov om folketrygd", "law", (
-        "folketrygdloven", "lov om folketrygd", "ftrl", "folketryktdloven")),  # sic, in a report
-    "forvaltningsloven": Act("Lov om behandlingsmåten i forvaltningssaker", "law", (
-        "forvaltningsloven", "fvl")),
-    "arbeidsmarkedsloven": Act("Lov om arbeidsmarkedstjenester", "law", (
-        "arbeidsmarkedsloven", "lov om arbeidsmarkedstjenester")),
-    "kommuneloven": Act("Lov om kommuner og fylkeskommuner", "law", ("kommuneloven", "koml")),
-    "introduksjonsloven": Act("Lov om introduksjonsordning for nyankomne innvandrere", "law",
-                              ("introduksjonsloven",)),
-    "integreringsloven": Act("Lov om integrering gjennom opplæring, utdanning og arbeid", "law",
-                             ("integreringsloven",)),
-    "barnevernloven": Act("Lov om barnevern", "law", ("barnevernloven", "barnevernsloven")),
-    "r35-00": Act("Rundskriv til lov om sosiale tjenester i NAV (R35-00)", "circular", (
-        "rundskriv til lov om sosiale tjenester i NAV", "rundskriv til lov om sosiale tjenester",
-        "rundskrivet til lov om sosiale tjenester i NAV",
-        "rundskrivet til lov om sosiale tjenester", "rundskriv til sosialtjenesteloven",
-        "rundskrivet til sosialtjenesteloven", "rundskriv hovednr. 35 – sosialtjenesteloven",
-        "rundskriv hovednr. 35", "hovednr. 35", "rundskriv R35-00", "R35-00")),
-}  # fmt: skip
+    name: Act(entry["title"], entry["kind"], tuple(entry["aliases"]))
+    for name, entry in _ACT_TABLE.items()
+}
 # The acts whose text is in the corpus: canonical name → manifest doc id.
-ACT_DOC_IDS = {"sotjl": "sotjl", "kvp-forskriften": "kvp-forskrift"}
+ACT_DOC_IDS: dict[str, str] = {
+    name: entry["doc_id"] for name, entry in _ACT_TABLE.items() if "doc_id" in entry
+}
 # "loven" inside a regulation means the act the regulation is made under.
-PARENT_ACT = {"kvp-forskriften": "sotjl"}
+PARENT_ACT: dict[str, str] = {
+    name: entry["parent"] for name, entry in _ACT_TABLE.items() if "parent" in entry
+}
 # A term of art that names its act: "§ 14 a-vedtak" is always NAV-loven § 14 a.
-TERM_ACTS = {("14 a", "-vedtak"): "nav-loven"}
+TERM_ACTS: dict[tuple[str, str], str] = {
+    (term["section"], term["suffix"]): name
+    for name, entry in _ACT_TABLE.items()
+    for term in entry.get("terms", ())
+}
 
 Rule = Literal["nearby", "carry", "statute"]
 _GENERIC = "loven"  # "loven", "lovens": an act named only by context
@@ -458,24 +438,39 @@ def refs_index(passages: Sequence[Passage]) -> dict[str, list[str]]:
 
 
 _LOCATOR_RE = re.compile(rf"§\s*(?P<section>{_SEC})(?:\s+(?P<ledd>\w+)\s+ledd)?")
+_DOC_ACTS = {doc_id: act for act, doc_id in ACT_DOC_IDS.items()}
+
+
+def provision_key(ref: LegalRef) -> str | None:
+    """The key of the § a statute passage holds, for a reference to it ("sotjl § 35")."""
+    if ref.act not in ACT_DOC_IDS or not ref.section:
+        return None
+    return f"{ref.act} § {_norm_section(ref.section)}"
+
+
+def provision_of(passage: Passage) -> tuple[str, int | None] | None:
+    """The § (its `provision_key`) and ledd a statute passage holds; None for other text."""
+    act = _DOC_ACTS.get(passage.doc_id)
+    match = _LOCATOR_RE.fullmatch(passage.locator) if act else None
+    if act is None or match is None:
+        return None
+    ledd = match.group("ledd")
+    return f"{act} § {_norm_section(match.group('section'))}", _ORDINALS.get(ledd) if ledd else None
 
 
 def statute_passages(passages: Sequence[Passage], ref: LegalRef) -> list[Passage]:
-    """The statute passages that hold the § (just its ledd, when split by ledd and asked)."""
-    doc_id = ACT_DOC_IDS.get(ref.act)
-    if not doc_id or not ref.section:
-        return []
-    holding: list[tuple[Passage, int | None]] = []
-    for passage in passages:
-        match = _LOCATOR_RE.fullmatch(passage.locator) if passage.doc_id == doc_id else None
-        if match and _norm_section(match.group("section")) == _norm_section(ref.section):
-            ledd = match.group("ledd")
-            holding.append((passage, _ORDINALS.get(ledd) if ledd else None))
+    """The statute passages that hold the § (just its ledd, when split by ledd and asked).
+
+    The same rule as `pipeline.store.PassageStore.provision`, over a list of passages.
+    """
+    key = provision_key(ref)
+    holding = [(p, found[1]) for p in passages if (found := provision_of(p)) and found[0] == key]
     exact = [p for p, ledd in holding if ref.ledd is not None and ledd == ref.ledd]
     return exact or [p for p, _ in holding]
 
 
-def _cites_ref(ref: LegalRef, query: LegalRef) -> bool:
+def cites(ref: LegalRef, query: LegalRef) -> bool:
+    """Whether a reference found in a text refers to the provision a user asked for."""
     if ref.act != query.act:
         return False
     if query.point:
@@ -492,6 +487,6 @@ def find_citing(passages: Sequence[Passage], ref: LegalRef) -> list[Passage]:
     seen = {p.passage_id for p in holding}
     citing = [
         p for p in passages
-        if p.passage_id not in seen and any(_cites_ref(r, ref) for r in p.legal_refs)
+        if p.passage_id not in seen and any(cites(r, ref) for r in p.legal_refs)
     ]  # fmt: skip
     return holding + citing

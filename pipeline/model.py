@@ -39,6 +39,12 @@ class Role(StrEnum):
 
 BODY_ROLES = frozenset({Role.HEADING, Role.PARAGRAPH, Role.LIST_ITEM, Role.TABLE})
 
+# The research themes of models/themes/CODEBOOK.md. A passage has a theme when the calibrated
+# probability reaches the threshold: p ≥ 0.5 keeps one meaning everywhere (filters, pages,
+# exports, metrics); per-theme thresholds gained only ~0.01 F1 in cross-validation.
+THEMES = ("barriers", "organisation", "youth", "funding")
+THEME_THRESHOLD = 0.5
+
 
 @dataclass(frozen=True, slots=True)
 class Source:
@@ -200,17 +206,48 @@ class Passage:
     # Sentence offsets in `text`, per paragraph, headings left out: what answers quote.
     sentences: tuple[tuple[int, int], ...] = ()
 
+    def has_theme(self, theme: str) -> bool:
+        return dict(self.themes).get(theme, 0.0) >= THEME_THRESHOLD
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """The themes the passage has, in codebook order."""
+        return tuple(theme for theme in THEMES if self.has_theme(theme))
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """Restrictions on what a search may return; empty means no restriction."""
+
+    kinds: tuple[str, ...] = ()
+    theme: str | None = None
+    years: tuple[int, int] | None = None
+    ref: str | None = None
+
+
+NO_FILTERS = Filters()
+
 
 @dataclass(frozen=True, slots=True)
 class Hit:
-    """A retrieved passage with its scores: fused (the ranking), lexical and dense."""
+    """A retrieved passage with its scores: fused (the ranking) and each retriever's own."""
 
     passage: Passage
     score: float
-    lexical: float = 0.0
-    dense: float = 0.0
+    retrieved: tuple[tuple[str, float], ...] = ()  # (retriever, its score) where it found it
     rank: int = 0
     via_reference: bool = False  # found because the question names the § it holds or cites
+
+    def retriever_score(self, name: str) -> float:
+        return dict(self.retrieved).get(name, 0.0)
+
+    @property
+    def lexical(self) -> float:
+        return self.retriever_score("bm25")
+
+    @property
+    def dense(self) -> float:
+        return self.retriever_score("dense")
 
 
 @dataclass(frozen=True, slots=True)

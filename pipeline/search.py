@@ -1,86 +1,115 @@
-"""Hybrid retrieval over a built index: BM25 and dense vectors, fused, with a § path.
+"""Search: the one query façade over a built index.
 
-- Lexical: BM25 (bm25s) over stemmed tokens with compound parts and the shared abbreviation
-  table, so "stønad" finds "kvalifiseringsstønaden" and "AAP" finds
-  "arbeidsavklaringspenger".
-- Dense: the index's encoder (multilingual-e5 by default), exact inner product in faiss.
-- Fusion: weighted reciprocal-rank fusion of the two rankings; the weights were chosen on
-  the dev half of the evaluation set (`kvp eval retrieval`), never on its test half.
+`Index` composes a passage store (`pipeline.store`), the retrievers its settings name
+(`pipeline.retrievers`), fusion (`pipeline.fusion`), an optional reranker (`pipeline.rerank`)
+and the settings recorded in the index manifest (`pipeline.settings`). Everything that reads
+an index — answers, the web app, the CLI, exports, evaluation — goes through it.
+
+- Retrieval: each retriever ranks the allowed rows; the rankings are fused by weight.
 - References: a question that names a provision ("§ 35", "sotjl § 32 annet ledd") puts the
   statute text that holds it first and lifts the passages that cite it.
-- Filters: document kind, theme, year range and legal reference, applied before ranking.
+- Filters: document kind, theme, year range and legal reference, resolved by the store
+  before ranking.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import replace
+from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from pipeline.errors import PipelineError
-from pipeline.index import DEFAULT_INDEX, IndexError_, current_build, read_manifest
-from pipeline.model import Document, Hit, Kind, LegalRef, Passage
+from pipeline.errors import NotFoundError, SearchError, UnusableIndexError
+from pipeline.fusion import fuse
+from pipeline.index import current_build, read_manifest
+from pipeline.layout import BuildFiles
+from pipeline.model import NO_FILTERS, Document, Filters, Hit, Kind, LegalRef, Passage, Source
+from pipeline.retrievers import BM25Retriever, Ranking, Retriever, load_retriever
+from pipeline.settings import AnswerSettings, SearchSettings, Settings
 
 if TYPE_CHECKING:
-    import numpy as np
-
     from pipeline.embed import Encoder
+    from pipeline.rerank import Reranker
+    from pipeline.store import PassageStore
 
 DEFAULT_K = 10
 MAX_K = 100
-CANDIDATES = 100  # taken from each ranking before fusion
-RRF_K = 60  # the usual reciprocal-rank constant: dampens the head of each ranking
-DENSE_WEIGHT = 1.0
-LEXICAL_WEIGHT = 1.0
-CITING_BONUS = 0.5  # share of the top score added to passages citing a § the question names
-MAX_QUERY_CHARS = 2000  # the encoder reads ~512 tokens; a longer question is cut here
-THEME_THRESHOLD = 0.5
 
-
-class SearchError(PipelineError):
-    """A question or filter that cannot be searched; the message says what to change."""
-
-
-@dataclass(frozen=True, slots=True)
-class Filters:
-    """Restrictions on what may be returned; empty means no restriction."""
-
-    kinds: tuple[str, ...] = ()
-    theme: str | None = None
-    years: tuple[int, int] | None = None
-    ref: str | None = None
-
-
-NO_FILTERS = Filters()
+__all__ = ["NO_FILTERS", "Filters", "Index", "load_index"]
 
 
 class Index:
-    """A loaded index: passages, documents, vectors and BM25, ready to search."""
+    """A loaded index, ready to search; parts load on first use."""
 
-    def __init__(self, index_dir: Path | str = DEFAULT_INDEX, *, encoder: Encoder | None = None):
-        import bm25s
-        import faiss
+    def __init__(
+        self,
+        index_dir: Path | str | None = None,
+        *,
+        encoder: Encoder | None = None,
+        settings: SearchSettings | None = None,
+        answer_settings: AnswerSettings | None = None,
+        reranker: Reranker | None = None,
+    ) -> None:
+        from pipeline.paths import default_index
+        from pipeline.store import SQLiteStore
 
-        from pipeline.store import Store
-
-        self.index_dir = Path(index_dir)
+        self.index_dir = Path(index_dir or default_index())
         self.manifest = read_manifest(self.index_dir)
-        build = current_build(self.index_dir)
-        try:
-            self.store = Store(build / "store.sqlite")
-            self.passages: list[Passage] = self.store.passages()
-            self.documents: dict[str, Document] = {d.doc_id: d for d in self.store.documents()}
-            self.vectors = faiss.read_index(str(build / "vectors.faiss"))
-            self.bm25 = bm25s.BM25.load(str(build / "bm25"), show_progress=False)
-        except Exception as err:  # a partly deleted or foreign folder
-            raise IndexError_(
-                f"the index at {self.index_dir} is damaged ({type(err).__name__}: {err}); "
-                "run `kvp build` to rebuild it."
-            ) from err
-        self.row_of = {p.passage_id: row for row, p in enumerate(self.passages)}
+        self.files = BuildFiles(current_build(self.index_dir))
+        recorded = Settings.from_dict(self.manifest["settings"])
+        self.settings = settings or recorded.search
+        self.answer_settings = answer_settings or recorded.answer
+        self.reranker = reranker
         self._encoder = encoder
-        self._frequencies: dict[str, int] | None = None
+        self._retrievers: dict[str, Retriever] = {}
+        try:
+            self.store: PassageStore = SQLiteStore(self.files.store)
+            for name in self.settings.retrievers:  # opened now, so damage shows at once
+                self.retriever(name)
+        except UnusableIndexError:
+            raise
+        except Exception as err:  # a partly deleted or foreign folder
+            raise UnusableIndexError.damaged(self.index_dir, err) from err
+
+    # What the index holds ----------------------------------------------------------------
+
+    @cached_property
+    def passages(self) -> list[Passage]:
+        """Every passage in row order (the order of the vectors)."""
+        return self.store.passages()
+
+    @cached_property
+    def documents(self) -> dict[str, Document]:
+        return self.store.documents()
+
+    def row_of(self, passage_id: str) -> int | None:
+        return self.store.row_of(passage_id)
+
+    def passage(self, passage_id: str) -> Passage:
+        row = self.store.row_of(passage_id)
+        if row is None:
+            raise NotFoundError(f"no passage with id '{passage_id}'.")
+        return self.store.passage(row)
+
+    def document(self, doc_id: str) -> Document:
+        document = self.store.document(doc_id)
+        if document is None:
+            raise NotFoundError(f"no document with id '{doc_id}'; GET /api/documents lists them.")
+        return document
+
+    def document_of(self, passage: Passage) -> Document:
+        return self.documents[passage.doc_id]
+
+    def source_of(self, passage: Passage) -> Source:
+        return self.documents[passage.doc_id].source
+
+    def provision(self, ref: LegalRef) -> list[Passage]:
+        return self.store.provision(ref)
+
+    def citing(self, ref: LegalRef) -> list[Passage]:
+        return self.store.citing(ref)
+
+    # Models ------------------------------------------------------------------------------
 
     @property
     def encoder(self) -> Encoder:
@@ -89,94 +118,56 @@ class Index:
         if self._encoder is None:
             self._encoder = load_encoder(encoder_spec(self.manifest["encoder"]))
         if self._encoder.name != self.manifest["encoder"]:
-            raise IndexError_(
-                f"the index was built with encoder '{self.manifest['encoder']}', but "
-                f"'{self._encoder.name}' is loaded; rebuild with `kvp build` or use that encoder."
-            )
+            raise UnusableIndexError.other_encoder(self.manifest["encoder"], self._encoder.name)
         return self._encoder
 
-    def document_of(self, passage: Passage) -> Document:
-        return self.documents[passage.doc_id]
+    def retriever(self, name: str) -> Retriever:
+        if name not in self._retrievers:
+            self._retrievers[name] = load_retriever(name, self.files, lambda: self.encoder)
+        return self._retrievers[name]
 
     def document_frequency(self, token: str) -> int:
-        """In how many passages a (normalised) token occurs; 0 when the corpus never has it."""
-        if self._frequencies is None:
-            import numpy as np
+        """In how many passages a normalised token occurs (from the BM25 index)."""
+        bm25 = self.retriever(BM25Retriever.name)
+        assert isinstance(bm25, BM25Retriever)
+        return bm25.document_frequency(token)
 
-            starts = np.asarray(self.bm25.scores["indptr"])
-            self._frequencies = {
-                tok: int(starts[i + 1] - starts[i])
-                for tok, i in self.bm25.vocab_dict.items()
-                if i + 1 < len(starts)
-            }
-        return self._frequencies.get(token, 0)
+    # Searching ---------------------------------------------------------------------------
 
     def search(self, query: str, *, k: int = DEFAULT_K, filters: Filters = NO_FILTERS) -> list[Hit]:
         """The k best passages for a question, best first."""
-        text = check_query(query)
+        text = check_query(query, self.settings.max_query_chars)
         if not 1 <= k <= MAX_K:
             raise SearchError(f"k must be between 1 and {MAX_K}, not {k}.")
-        allowed = self.allowed_rows(filters)
+        allowed = self.store.filter_rows(check_filters(filters))
         if allowed is not None and not allowed:
             return []
-        dense = self.dense_ranking(text, allowed)
-        lexical = self.lexical_ranking(text, allowed)
-        fused, via_reference = self.reference_path(text, fuse(dense, lexical), allowed)
-        ranked = sorted(fused.items(), key=lambda item: -item[1])[:k]
-        return [
+        rankings = self.rankings(text, allowed)
+        fused = fuse([(rankings[name], w) for name, w in self.settings.weighted], self.settings)
+        fused, via_reference = self.reference_path(text, fused, allowed)
+        depth = max(k, self.reranker.depth if self.reranker else 0)
+        hits = [
             Hit(
-                self.passages[row],
+                self.store.passage(row),
                 round(score, 6),
-                round(lexical.get(row, 0.0), 4),
-                round(dense.get(row, 0.0), 4),
+                tuple((name, ranking[row]) for name, ranking in rankings.items() if row in ranking),
                 rank,
                 row in via_reference,
             )
-            for rank, (row, score) in enumerate(ranked, start=1)
+            for rank, (row, score) in enumerate(list(fused.items())[:depth], start=1)
         ]
+        return self.rerank(text, hits)[:k]
 
-    # Rankings --------------------------------------------------------------------------
-
-    def dense_ranking(self, text: str, allowed: set[int] | None) -> dict[int, float]:
-        """Cosine similarity of the top candidates (row → similarity), best first."""
-        import faiss
-        import numpy as np
-
-        query = np.ascontiguousarray(self.encoder.encode_queries([text]), dtype=np.float32)
-        n = min(CANDIDATES, self.vectors.ntotal)
-        if n == 0:
-            return {}
-        params = None
-        if allowed is not None:
-            params = faiss.SearchParameters()
-            params.sel = faiss.IDSelectorBatch(np.fromiter(allowed, dtype=np.int64))
-        scores, rows = self.vectors.search(query, n, params=params)
-        return {int(r): float(s) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0}
-
-    def lexical_ranking(self, text: str, allowed: set[int] | None) -> dict[int, float]:
-        """BM25 scores of the top candidates (row → score), best first."""
-        import numpy as np
-
-        from pipeline.language import normalize_tokens
-
-        vocabulary = self.bm25.vocab_dict
-        tokens = [t for t in normalize_tokens(text) if t in vocabulary]
-        if not tokens or not self.passages:
-            return {}
-        scores: np.ndarray = self.bm25.get_scores(tokens)
-        if allowed is not None:
-            mask = np.zeros(len(scores), dtype=bool)
-            mask[list(allowed)] = True
-            scores = np.where(mask, scores, 0.0)
-        top = np.argsort(-scores)[:CANDIDATES]
-        return {int(r): float(scores[r]) for r in top if scores[r] > 0}
+    def rankings(self, text: str, allowed: set[int] | None = None) -> dict[str, Ranking]:
+        """Each retriever's own ranking of the allowed rows."""
+        n = self.settings.candidates
+        names = self.settings.retrievers
+        return {name: self.retriever(name).rank(text, allowed, n) for name in names}
 
     def reference_path(
-        self, text: str, fused: dict[int, float], allowed: set[int] | None
-    ) -> tuple[dict[int, float], set[int]]:
+        self, text: str, fused: Ranking, allowed: set[int] | None
+    ) -> tuple[Ranking, set[int]]:
         """Put the statute text of a named § first and lift the passages that cite it."""
-        from pipeline.legal import find_citing, statute_passages
-
         via_reference: set[int] = set()
         refs = question_refs(text)
         if not refs:
@@ -184,52 +175,55 @@ class Index:
         top = max(fused.values(), default=1.0)
         boosted = dict(fused)
         for ref in refs:
-            holding = statute_passages(self.passages, ref)
-            citing = [p for p in find_citing(self.passages, ref) if p not in holding]
+            holding = self.store.provision(ref)
+            citing = [p for p in self.store.citing(ref) if p not in holding]
             for n, passage in enumerate(holding):
-                row = self.row_of[passage.passage_id]
-                if allowed is None or row in allowed:
+                row = self.store.row_of(passage.passage_id)
+                if row is not None and (allowed is None or row in allowed):
                     boosted[row] = 2 * top + 1 - n * 1e-3
                     via_reference.add(row)
             for passage in citing:
-                row = self.row_of[passage.passage_id]
-                if allowed is None or row in allowed:
-                    boosted[row] = boosted.get(row, 0.0) + CITING_BONUS * top
+                row = self.store.row_of(passage.passage_id)
+                if row is not None and (allowed is None or row in allowed):
+                    boosted[row] = boosted.get(row, 0.0) + self.settings.citing_bonus * top
                     via_reference.add(row)
-        return boosted, via_reference
+        return dict(sorted(boosted.items(), key=lambda item: -item[1])), via_reference
 
-    # Filters ---------------------------------------------------------------------------
-
-    def allowed_rows(self, filters: Filters) -> set[int] | None:
-        """Rows that pass every filter, or None when there are no filters."""
-        if filters == NO_FILTERS:
-            return None
-        from pipeline.legal import find_citing, parse_ref
-        from pipeline.themes import check_theme
-
-        checks: list[Callable[[Passage], bool]] = []
-        if filters.kinds:
-            kinds = {check_kind(kind) for kind in filters.kinds}
-            checks.append(lambda p: self.document_of(p).source.kind.value in kinds)
-        if filters.theme:
-            theme = check_theme(filters.theme)
-            checks.append(lambda p: dict(p.themes).get(theme, 0.0) >= THEME_THRESHOLD)
-        if filters.years:
-            low, high = filters.years
-            checks.append(lambda p: low <= (self.document_of(p).source.year or -1) <= high)
-        if filters.ref:
-            wanted = {p.passage_id for p in find_citing(self.passages, parse_ref(filters.ref))}
-            checks.append(lambda p: p.passage_id in wanted)
-        return {row for row, p in enumerate(self.passages) if all(check(p) for check in checks)}
+    def rerank(self, text: str, hits: list[Hit]) -> list[Hit]:
+        """The reranker's order for its top candidates; the § path keeps its place."""
+        if self.reranker is None or not hits:
+            return hits
+        depth = self.reranker.depth
+        head = [h for h in hits[:depth] if not h.via_reference]
+        fixed = [h for h in hits[:depth] if h.via_reference]
+        scored = sorted(
+            zip(self.reranker.rerank(text, head), head, strict=True), key=lambda pair: -pair[0]
+        )
+        together = [*fixed, *(replace(h, score=round(s, 6)) for s, h in scored), *hits[depth:]]
+        return [replace(h, rank=rank) for rank, h in enumerate(together, start=1)]
 
 
-def check_query(query: str) -> str:
+def check_query(query: str, max_chars: int = SearchSettings().max_query_chars) -> str:
     text = " ".join(query.split())
     if not text:
         raise SearchError("the question is empty; type what you want to find.")
     if not any(ch.isalnum() for ch in text):
         raise SearchError(f"the question '{text[:40]}' has no words or numbers to search for.")
-    return text[:MAX_QUERY_CHARS]
+    return text[:max_chars]
+
+
+def check_filters(filters: Filters) -> Filters:
+    """The filters, once every kind, theme and reference in them is valid."""
+    from pipeline.legal import parse_ref
+    from pipeline.themes import check_theme
+
+    for kind in filters.kinds:
+        check_kind(kind)
+    if filters.theme:
+        check_theme(filters.theme)
+    if filters.ref:
+        parse_ref(filters.ref)
+    return filters
 
 
 def check_kind(kind: str) -> str:
@@ -248,37 +242,6 @@ def question_refs(text: str) -> list[LegalRef]:
     return [r for r in find_refs(text, default_act="sotjl") if r.section]
 
 
-def fuse(dense: dict[int, float], lexical: dict[int, float]) -> dict[int, float]:
-    """Weighted reciprocal-rank fusion of two rankings (each given best first)."""
-    fused: dict[int, float] = {}
-    for weight, ranking in ((DENSE_WEIGHT, dense), (LEXICAL_WEIGHT, lexical)):
-        for rank, row in enumerate(ranking, start=1):
-            fused[row] = fused.get(row, 0.0) + weight / (RRF_K + rank)
-    return fused
-
-
-def hit_json(hit: Hit, index: Index) -> dict[str, Any]:
-    """A hit as the JSON the CLI and the API print."""
-    passage = hit.passage
-    source = index.document_of(passage).source
-    return {
-        "passage_id": passage.passage_id,
-        "doc_id": passage.doc_id,
-        "title": source.title,
-        "kind": source.kind.value,
-        "year": source.year,
-        "section": " › ".join(passage.section),
-        "locator": passage.locator,
-        "page": passage.page_start,
-        "score": hit.score,
-        "lexical": hit.lexical,
-        "dense": hit.dense,
-        "legal_refs": [r.key for r in passage.legal_refs],
-        "themes": dict(passage.themes),
-        "text": passage.text,
-    }
-
-
-def load_index(index_dir: Path | str = DEFAULT_INDEX) -> Index:
+def load_index(index_dir: Path | str | None = None) -> Index:
     """Open an index; a missing, damaged or outdated one gives a message naming the fix."""
     return Index(index_dir)

@@ -19,11 +19,9 @@ from dataclasses import dataclass
 
 from pipeline.language import sentence_spans
 from pipeline.model import BODY_ROLES, Block, Document, Kind, Passage, Role
+from pipeline.settings import SegmentSettings
 
-TARGET_CHARS = 700  # a passage grows by whole blocks or sentences up to about this length
-MAX_CHARS = 1000  # a block longer than this is split at sentence boundaries
-MIN_CHARS = 160  # a shorter tail is merged into the passage before it
-LAW_SECTION_MAX = 1200  # a § longer than this is cited ledd by ledd
+DEFAULT_SETTINGS = SegmentSettings()
 MIN_FOOTNOTE_WORDS = 6  # shorter footnotes (a bare URL, "Ibid.") are not worth citing
 MIN_WORDS = 5  # shorter prose passages are chart labels or signatures, not statements
 STATUTE_KINDS = frozenset({Kind.LAW, Kind.REGULATION})
@@ -45,26 +43,28 @@ class Span:
     locator: str = ""
 
 
-def segment(document: Document) -> list[Passage]:
+def segment(document: Document, settings: SegmentSettings = DEFAULT_SETTINGS) -> list[Passage]:
     """Split one document into passages, in reading order."""
     if document.source.kind in STATUTE_KINDS:
-        spans = list(statute_spans(document))
+        spans = list(statute_spans(document, settings))
     else:
-        spans = list(prose_spans(document))
+        spans = list(prose_spans(document, settings))
     return make_passages(document, spans)
 
 
-def segment_all(documents: Iterable[Document]) -> list[Passage]:
+def segment_all(
+    documents: Iterable[Document], settings: SegmentSettings = DEFAULT_SETTINGS
+) -> list[Passage]:
     """Passages of many documents, document by document."""
-    return [passage for document in documents for passage in segment(document)]
+    return [passage for document in documents for passage in segment(document, settings)]
 
 
 # Prose ---------------------------------------------------------------------------------
 
 
-def prose_spans(document: Document) -> Iterator[Span]:
+def prose_spans(document: Document, settings: SegmentSettings) -> Iterator[Span]:
     for run in body_runs(document.blocks):
-        yield from pack(run)
+        yield from pack(run, settings)
     for block in document.blocks:
         if block.role is Role.FOOTNOTE and len(re.findall(r"[^\W\d_]{2,}", block.text)) >= (
             MIN_FOOTNOTE_WORDS
@@ -89,29 +89,29 @@ def body_runs(blocks: tuple[Block, ...]) -> Iterator[list[Block]]:
         yield run
 
 
-def pack(run: list[Block]) -> Iterator[Span]:
-    """Pack a run's blocks (or their sentences) into passages of about TARGET_CHARS."""
-    pieces = [piece for block in run for piece in pieces_of(block)]
+def pack(run: list[Block], settings: SegmentSettings) -> Iterator[Span]:
+    """Pack a run's blocks (or their sentences) into passages of about `target_chars`."""
+    pieces = [piece for block in run for piece in pieces_of(block, settings.max_chars)]
     if all(block.role is Role.HEADING for _, _, block in pieces):
         return  # a heading with no body under it is not a passage
     spans: list[tuple[int, int, list[Block]]] = []
     for start, end, block in pieces:
         current = spans[-1] if spans else None
         heading_only = current is not None and all(b.role is Role.HEADING for b in current[2])
-        if current and (end - current[0] <= TARGET_CHARS or heading_only):
+        if current and (end - current[0] <= settings.target_chars or heading_only):
             spans[-1] = (current[0], end, [*current[2], block])
         else:
             spans.append((start, end, [block]))
-    if len(spans) > 1 and spans[-1][1] - spans[-1][0] < MIN_CHARS:
+    if len(spans) > 1 and spans[-1][1] - spans[-1][0] < settings.min_chars:
         last = spans.pop()
         spans[-1] = (spans[-1][0], last[1], spans[-1][2] + last[2])
     for start, end, blocks in spans:
         yield Span(start, end, tuple(dict.fromkeys(blocks)))
 
 
-def pieces_of(block: Block) -> list[tuple[int, int, Block]]:
+def pieces_of(block: Block, max_chars: int) -> list[tuple[int, int, Block]]:
     """A block whole, or its sentences (table rows) when it is too long to cite whole."""
-    if len(block.text) <= MAX_CHARS:
+    if len(block.text) <= max_chars:
         return [(block.char_start, block.char_end, block)]
     if block.role is Role.TABLE:
         offsets = [m.span() for m in re.finditer(r"[^\n]+", block.text)]
@@ -123,7 +123,7 @@ def pieces_of(block: Block) -> list[tuple[int, int, Block]]:
 # Statutes ------------------------------------------------------------------------------
 
 
-def statute_spans(document: Document) -> Iterator[Span]:
+def statute_spans(document: Document, settings: SegmentSettings) -> Iterator[Span]:
     """One § per span, or one ledd per span when the § is long."""
     blocks = document.blocks
     for i, heading in enumerate(blocks):
@@ -134,7 +134,7 @@ def statute_spans(document: Document) -> Iterator[Span]:
         ledd = statute_ledd(blocks[i + 1 :])
         if not ledd:
             continue
-        if ledd[-1][-1].char_end - heading.char_start <= LAW_SECTION_MAX:
+        if ledd[-1][-1].char_end - heading.char_start <= settings.law_section_max:
             members = (heading, *[b for group in ledd for b in group])
             yield Span(heading.char_start, ledd[-1][-1].char_end, members, locator=section)
             continue

@@ -22,27 +22,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipeline.embed import EmbeddingCache, Encoder, encoder_spec, load_encoder
-from pipeline.errors import PipelineError
+from pipeline.errors import ThemeError
 from pipeline.language import normalize_tokens
+from pipeline.model import THEME_THRESHOLD as THRESHOLD
+from pipeline.model import THEMES as THEMES
 
 if TYPE_CHECKING:
     import numpy as np
 
-THEMES = ("barriers", "organisation", "youth", "funding")
-MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "themes"
 LABELLED_FILE = "labelled.jsonl"
 MODEL_FILE = "classifier.joblib"
 MANIFEST_FILE = "manifest.json"
-THRESHOLD = 0.5
 CALIBRATION_FOLDS = 5
 REGULARISATION = 4.0  # chosen by 5-fold cross-validation on the train split (see model card)
 EMBEDDING_WEIGHT = 2.0  # scale of the passage vectors beside the TF-IDF features, same way
 MAX_TEXT_CHARS = 20_000  # longer texts are classified on their first 20,000 characters
 EXPLAIN_TERMS = 6
-
-
-class ThemeError(PipelineError):
-    """Theme data, model or filter is unusable; the message lists the valid themes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,9 +64,16 @@ def check_theme(name: str) -> str:
     return name
 
 
-def load_labelled(path: Path | str = MODEL_DIR / LABELLED_FILE) -> list[LabelledExample]:
+def model_dir() -> Path:
+    """models/themes/ of the checkout, or of the installed package (see `pipeline.paths`)."""
+    from pipeline.paths import models_dir
+
+    return models_dir() / "themes"
+
+
+def load_labelled(path: Path | str | None = None) -> list[LabelledExample]:
     """Read labelled examples (JSONL), checking every label against the codebook's themes."""
-    path = Path(path)
+    path = Path(path or model_dir() / LABELLED_FILE)
     if not path.is_file():
         raise ThemeError(f"no labelled data at {path}; create it as described in CODEBOOK.md.")
     examples = []
@@ -251,11 +253,11 @@ class ThemeClassifier:
         order = similarity.argsort()[::-1][:k]
         return [(float(similarity[i]), self.examples[i]) for i in order]
 
-    def save(self, folder: Path | str = MODEL_DIR) -> Path:
+    def save(self, folder: Path | str | None = None) -> Path:
         import joblib
         import sklearn
 
-        folder = Path(folder)
+        folder = Path(folder or model_dir())
         folder.mkdir(parents=True, exist_ok=True)
         stored = {"vectorizer": self.vectorizer, "models": self.models, "examples": self.examples}
         joblib.dump(stored, folder / MODEL_FILE)
@@ -265,11 +267,11 @@ class ThemeClassifier:
 
     @classmethod
     def load(
-        cls, folder: Path | str = MODEL_DIR, *, encoder: Encoder | None = None
+        cls, folder: Path | str | None = None, *, encoder: Encoder | None = None
     ) -> ThemeClassifier:
         import joblib
 
-        folder = Path(folder)
+        folder = Path(folder or model_dir())
         path = folder / MODEL_FILE
         if not path.is_file():
             raise ThemeError(f"no theme model at {path}; run `kvp train-themes` to train one.")

@@ -6,7 +6,6 @@ import os
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from pipeline.corpus import load_corpus
@@ -72,24 +71,3 @@ def corpus_documents() -> dict[str, Document]:
     batch = extract_all(scan.sources)
     assert not batch.failures, batch.failures
     return {d.doc_id: d for d in batch.documents}
-
-
-class HashingEncoder:
-    """A small deterministic stand-in for the e5 encoder: hashed character n-grams."""
-
-    name = "test/hashing-64"
-    dim = 64
-
-    def __init__(self) -> None:
-        from sklearn.feature_extraction.text import HashingVectorizer
-
-        self._hashing = HashingVectorizer(
-            n_features=self.dim, analyzer="char_wb", ngram_range=(3, 4)
-        )
-        self.calls = 0
-
-    def encode_passages(self, texts: list[str]) -> np.ndarray:
-        self.calls += len(texts)
-        return self._hashing.transform(texts).toarray().astype(np.float32)
-
-    encode_queries = encode_passages

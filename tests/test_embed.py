@@ -9,7 +9,7 @@ import pytest
 
 from pipeline.embed import EmbeddingCache, EncoderError, load_encoder
 
-from .conftest import HashingEncoder
+from .helpers import HashingEncoder
 
 QUERY = "Hvor lenge kan kvalifiseringsprogrammet vare?"
 RELATED = "Kvalifiseringsprogrammet gis så lenge deltakeren oppfyller vilkårene, men ikke lenger enn to år."

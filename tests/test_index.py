@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 from pipeline import index as indexing
-from pipeline.index import IndexError_, build_index, read_manifest
+from pipeline.errors import UnusableIndexError
+from pipeline.index import build_index, read_manifest
 from pipeline.search import Index
 
-from .conftest import HashingEncoder
+from .helpers import HashingEncoder
 
 
 @pytest.fixture
@@ -43,7 +44,7 @@ def test_build_writes_every_part_and_a_manifest(corpus: Path, tmp_path: Path) ->
     assert set(manifest["documents"]) == {"sotjl", "kvp-forskrift"}
     assert {"faiss-cpu", "bm25s"} <= set(manifest["versions"])
     loaded = Index(tmp_path / "idx", encoder=HashingEncoder())
-    assert len(loaded.passages) == report.passages == loaded.vectors.ntotal
+    assert len(loaded.passages) == report.passages == loaded.retriever("dense").vectors.ntotal
 
 
 def test_unchanged_corpus_is_up_to_date(corpus: Path, tmp_path: Path) -> None:
@@ -104,16 +105,16 @@ def test_a_build_killed_halfway_leaves_the_previous_index(
 
 
 def test_missing_damaged_and_outdated_indexes_say_run_build(corpus: Path, tmp_path: Path) -> None:
-    with pytest.raises(IndexError_, match=r"no index at .*; run `kvp build`"):
+    with pytest.raises(UnusableIndexError, match=r"no index at .*; run `kvp build`"):
         Index(tmp_path / "finnes-ikke")
     build(corpus, tmp_path / "idx")
     manifest = tmp_path / "idx" / "current" / "manifest.json"
     data = json.loads(manifest.read_text())
     manifest.write_text(json.dumps({**data, "settings": {**data["settings"], "format": 0}}))
-    with pytest.raises(IndexError_, match="built by an older version of kvp; run `kvp build`"):
+    with pytest.raises(UnusableIndexError, match="built by an older version of kvp; run `kvp build`"):
         Index(tmp_path / "idx")
     manifest.write_text("{ not json")
-    with pytest.raises(IndexError_, match=r"is damaged .*; run `kvp build` to rebuild it"):
+    with pytest.raises(UnusableIndexError, match=r"is damaged .*; run `kvp build` to rebuild it"):
         Index(tmp_path / "idx")
 
 
@@ -125,6 +126,6 @@ def test_an_index_refuses_another_encoder(corpus: Path, tmp_path: Path) -> None:
 
     loaded = Index(tmp_path / "idx", encoder=OtherEncoder())
     with pytest.raises(
-        IndexError_, match="built with encoder 'test/hashing-64', but 'test/other' is loaded"
+        UnusableIndexError, match="built with encoder 'test/hashing-64', but 'test/other' is loaded"
     ):
         loaded.search("stønad")

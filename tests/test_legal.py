@@ -8,15 +8,19 @@ reference counts per act over the whole corpus.
 
 from __future__ import annotations
 
+import tomllib
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
+from importlib import resources
+from typing import get_args, get_type_hints
 
 import pytest
 
 from pipeline.legal import (
     ACT_DOC_IDS,
     ACTS,
+    Act,
     LegalRefError,
     annotate_refs,
     find_citing,
@@ -266,6 +270,18 @@ def test_parse_ref_errors(query: str, message: str) -> None:
 def test_every_canonical_name_is_also_an_alias() -> None:
     for act in ACTS:
         assert parse_ref(f"{act} pkt. 1.2" if act == "r35-00" else f"{act} § 3").act == act
+
+
+def test_every_act_in_the_data_file_loads_with_a_kind_and_an_alias() -> None:
+    text = (resources.files("pipeline") / "data" / "acts.toml").read_text(encoding="utf-8")
+    table = tomllib.loads(text)["acts"]
+    kinds = get_args(get_type_hints(Act)["kind"])
+    assert list(ACTS) == list(table)
+    for name, entry in table.items():
+        act = ACTS[name]
+        assert isinstance(act, Act) and act.title == entry["title"]
+        assert act.kind in kinds, f"{name}: kind {act.kind!r} is not one of {kinds}"
+        assert act.aliases and all(isinstance(a, str) and a for a in act.aliases), name
 
 
 # The real corpus ------------------------------------------------------------------------

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.legal import LegalRefError
-from pipeline.search import Filters, Index, SearchError
-from pipeline.themes import ThemeError
+from pipeline.errors import LegalRefError, SearchError, ThemeError
+from pipeline.model import Filters
+from pipeline.search import Index
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import pytest
 
 from pipeline.extract import extract_file
 from pipeline.model import Document, Role
-from pipeline.segment import MAX_CHARS, segment
+from pipeline.segment import DEFAULT_SETTINGS, segment
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +71,7 @@ def test_passage_lengths(segmented: dict) -> None:
         for passage in passages:
             if passage.locator:  # statute passages are a whole § or ledd
                 continue
-            assert len(passage.text) <= 2 * MAX_CHARS
+            assert len(passage.text) <= 2 * DEFAULT_SETTINGS.max_chars
 
 
 def test_ids_are_stable_and_unique(corpus_documents: dict[str, Document], segmented: dict) -> None:

@@ -17,7 +17,7 @@ from pipeline.themes import (
     load_labelled,
 )
 
-from .conftest import HashingEncoder
+from .helpers import HashingEncoder
 
 TEXTS = {
     "barriers": [

@@ -13,13 +13,14 @@ import pytest
 from fastapi.testclient import TestClient
 from markupsafe import Markup, escape
 
+from pipeline.errors import NotFoundError, UnavailableError
 from pipeline.export import CSV_COLUMNS
 from pipeline.model import Block, Document, ExtractionReport, Kind, LegalRef, Passage, Role, Source
 from pipeline.themes import THEMES
 from pipeline.web import create_app, render
-from pipeline.web.errors import NotFound, Unavailable, status_for, validation_message
+from pipeline.web.errors import status_for, validation_message
 
-from .conftest import HashingEncoder
+from .helpers import HashingEncoder
 
 if TYPE_CHECKING:
     from pipeline.embed import Encoder
@@ -260,13 +261,10 @@ def test_missing_index_is_503(tmp_path: Path) -> None:
 
 
 def test_errors_map_to_statuses_in_one_place() -> None:
-    from pipeline.index import IndexError_
-    from pipeline.legal import LegalRefError
-    from pipeline.search import SearchError
-    from pipeline.themes import ThemeError
+    from pipeline.errors import LegalRefError, SearchError, ThemeError, UnusableIndexError
 
-    assert status_for(NotFound("x")) == 404
-    assert status_for(IndexError_("x")) == status_for(Unavailable("x")) == 503
+    assert status_for(NotFoundError("x")) == 404
+    assert status_for(UnusableIndexError("x")) == status_for(UnavailableError("x")) == 503
     assert status_for(SearchError("x")) == status_for(LegalRefError("x")) == 400
     assert status_for(ThemeError("x")) == 400
     assert status_for(ValueError("x")) == 500

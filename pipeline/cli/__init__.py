@@ -38,14 +38,15 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 
 
 IndexOption = Annotated[
-    Path | None, typer.Option("--index", help="Index folder (default: indexes/default).")
+    Path | None,
+    typer.Option("--index", help="Index folder (default: $KVP_INDEX, else indexes/default)."),
 ]
 
 
 def index_dir(index: Path | None) -> Path:
-    from pipeline.index import DEFAULT_INDEX
+    from pipeline.paths import default_index
 
-    return index or DEFAULT_INDEX
+    return index or default_index()
 
 
 def parse_years(value: str | None) -> tuple[int, int] | None:

@@ -105,7 +105,9 @@ def search(
     index: IndexOption = None,
 ) -> None:
     """Search the index: hybrid BM25 + dense retrieval with filters."""
-    from pipeline.search import Filters, hit_json, load_index
+    from pipeline.model import Filters
+    from pipeline.search import load_index
+    from pipeline.serialize import hit_to_dict
 
     try:
         filters = Filters(tuple(kind or ()), theme, parse_years(year), ref)
@@ -113,13 +115,13 @@ def search(
         hits = loaded.search(query, k=k, filters=filters)
     except PipelineError as err:
         raise fail(str(err)) from err
+    rows = [hit_to_dict(h, loaded.source_of(h.passage)) for h in hits]
     if as_json:
-        typer.echo(json.dumps([hit_json(h, loaded) for h in hits], ensure_ascii=False, indent=2))
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     if not hits:
         typer.echo("no passages match.")
-    for hit in hits:
-        data = hit_json(hit, loaded)
+    for hit, data in zip(hits, rows, strict=True):
         where = data["locator"] or data["section"].split(" › ")[-1]
         page = f", s. {data['page']}" if data["page"] else ""
         typer.secho(
@@ -139,20 +141,20 @@ def refs(
     index: IndexOption = None,
 ) -> None:
     """List the § itself and every passage in the corpus that refers to it."""
-    from pipeline.legal import find_citing, parse_ref
+    from pipeline.legal import parse_ref
     from pipeline.search import load_index
+    from pipeline.serialize import ref_row
 
     try:
         ref = parse_ref(reference)
         loaded = load_index(index_dir(index))
     except PipelineError as err:
         raise fail(str(err)) from err
-    found = find_citing(loaded.passages, ref)
+    found = loaded.citing(ref)
     titles = {doc_id: d.source.title for doc_id, d in loaded.documents.items()}
     if as_json:
-        rows = [{"passage_id": p.passage_id, "doc_id": p.doc_id, "title": titles[p.doc_id],
-                 "section": list(p.section), "locator": p.locator, "page": p.page_start,
-                 "refs": [r.raw for r in p.legal_refs], "text": p.text} for p in found]  # fmt: skip
+        holding = {p.passage_id for p in loaded.provision(ref)}
+        rows = [ref_row(p, loaded.source_of(p), statute=p.passage_id in holding) for p in found]
         typer.echo(json.dumps({"ref": ref.key, "passages": rows}, ensure_ascii=False, indent=2))
         return
     typer.secho(f"{ref.key}: {len(found)} passages", bold=True)
@@ -191,9 +193,10 @@ def ask(
     index: IndexOption = None,
 ) -> None:
     """Answer a question with cited quotes, or say plainly that the sources do not answer it."""
-    from pipeline.answer import answer_json
     from pipeline.answer import ask as answer_question
-    from pipeline.search import Filters, load_index
+    from pipeline.model import Filters
+    from pipeline.search import load_index
+    from pipeline.serialize import answer_to_dict
 
     try:
         if (question is None) == (questions is None):
@@ -207,15 +210,15 @@ def ask(
     except PipelineError as err:
         raise fail(str(err)) from err
     if as_json:
-        typer.echo(json.dumps(answer_json(answer, loaded), ensure_ascii=False, indent=2))
+        typer.echo(json.dumps(answer_to_dict(answer, loaded), ensure_ascii=False, indent=2))
     else:
-        print_answer(answer_json(answer, loaded), loaded)
+        print_answer(answer_to_dict(answer, loaded), loaded)
 
 
 def ask_batch(loaded: Any, path: Path, filters: Any) -> None:
     """One JSON object per question, in order; a question that fails gets an error object."""
-    from pipeline.answer import answer_json
     from pipeline.answer import ask as answer_question
+    from pipeline.serialize import answer_to_dict
 
     if not path.is_file():
         raise PipelineError(
@@ -225,7 +228,7 @@ def ask_batch(loaded: Any, path: Path, filters: Any) -> None:
         if not line.strip():
             continue
         try:
-            data = answer_json(answer_question(loaded, line, filters=filters), loaded)
+            data = answer_to_dict(answer_question(loaded, line, filters=filters), loaded)
         except PipelineError as err:
             data = {"question": line, "error": str(err)}
         typer.echo(json.dumps(data, ensure_ascii=False))

@@ -103,9 +103,7 @@ def export(
             raise fail(f"unknown format '{fmt}'; valid formats are {', '.join(FORMATS)}.")
         if theme is not None:
             check_theme(theme)
-        loaded = load_index(index_dir(index))
-        pairs = ((p, loaded.document_of(p)) for p in loaded.passages)
-        rows = export_rows(pairs, theme=theme)
+        rows = export_rows(load_index(index_dir(index)), theme=theme)
         if out is None:
             count = WRITERS[fmt](rows, sys.stdout)
         else:
@@ -124,15 +122,15 @@ def train_themes(
     """Retrain the theme classifier on the train split and save it with its metrics."""
     from pipeline.embed import EmbeddingCache, load_encoder
     from pipeline.evaluate import theme_metrics, write_model_card
-    from pipeline.themes import LABELLED_FILE, MODEL_DIR, ThemeClassifier, load_labelled
+    from pipeline.themes import ThemeClassifier, load_labelled
 
     try:
-        examples = load_labelled(data or MODEL_DIR / LABELLED_FILE)
+        examples = load_labelled(data)
         train = [e for e in examples if e.split == "train"]
         test = [e for e in examples if e.split == "test"]
         encoder, cache = load_encoder(), EmbeddingCache()
         classifier = ThemeClassifier.train(train, encoder=encoder, cache=cache)
-        folder = classifier.save(out or MODEL_DIR)
+        folder = classifier.save(out)
         metrics = theme_metrics(classifier, test)
         write_model_card(folder, metrics, train, test)
     except PipelineError as err:

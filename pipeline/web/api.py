@@ -73,32 +73,34 @@ def health(res: Shared) -> dict[str, Any]:
 @router.post("/ask", response_model=AnswerOut, dependencies=[SLOW])
 def ask(body: AskRequest, res: Shared) -> dict[str, Any]:
     """Answer a question with cited quotes, or abstain (`abstained`) with the nearest sources."""
-    from pipeline.answer import answer_json
     from pipeline.answer import ask as answer_question
-    from pipeline.search import Filters
+    from pipeline.model import Filters
+    from pipeline.serialize import answer_to_dict
 
     index = res.index
     filters = Filters(tuple(body.kinds), body.theme, body.years)
-    return answer_json(answer_question(index, body.question, filters=filters), index)
+    return answer_to_dict(answer_question(index, body.question, filters=filters), index)
 
 
 @router.get("/search", response_model=SearchOut, dependencies=[QUICK])
 def search(params: Annotated[SearchParams, Query()], res: Shared) -> dict[str, Any]:
     """The k best passages for a question: hybrid BM25 + dense retrieval, with filters."""
-    from pipeline.search import Filters, hit_json
+    from pipeline.model import Filters
+    from pipeline.serialize import hit_to_dict
 
     index = res.index
     filters = Filters(tuple(params.kind), params.theme, parse_years(params.year), params.ref)
     hits = index.search(params.q, k=params.k, filters=filters)
-    return {"query": params.q, "count": len(hits), "hits": [hit_json(h, index) for h in hits]}
+    rows = [hit_to_dict(h, index.source_of(h.passage)) for h in hits]
+    return {"query": params.q, "count": len(hits), "hits": rows}
 
 
 @router.get("/passages/{passage_id}", response_model=Open, dependencies=[QUICK])
 def passage(passage_id: str, res: Shared) -> dict[str, Any]:
     """One passage with its document's metadata, offsets, legal references and themes."""
-    from pipeline.export import passage_row
+    from pipeline.serialize import passage_row
 
-    found = res.passage(passage_id)
+    found = res.index.passage(passage_id)
     return passage_row(found, res.index.document_of(found))
 
 
@@ -133,7 +135,7 @@ def documents(res: Shared) -> dict[str, Any]:
 @router.get("/documents/{doc_id}", response_model=DocumentOut, dependencies=[QUICK])
 def document(doc_id: str, res: Shared) -> dict[str, Any]:
     """A document's metadata and its clean text as blocks (role, page, section, offsets)."""
-    found = res.document(doc_id)
+    found = res.index.document(doc_id)
     passages = res.loaded.by_doc.get(doc_id, [])
     return {
         **document_summary(found, passages),
@@ -155,29 +157,15 @@ def document(doc_id: str, res: Shared) -> dict[str, Any]:
 @router.get("/refs", response_model=RefsOut, dependencies=[QUICK])
 def refs(params: Annotated[RefParams, Query()], res: Shared) -> dict[str, Any]:
     """The § itself (statute text first) and every passage in the corpus that refers to it."""
-    from pipeline.legal import find_citing, parse_ref, statute_passages
+    from pipeline.legal import parse_ref
+    from pipeline.serialize import ref_row
 
     ref = parse_ref(params.ref)
     index = res.index
-    holding = {p.passage_id for p in statute_passages(index.passages, ref)}
-    rows = []
-    for found in find_citing(index.passages, ref):
-        source = index.document_of(found).source
-        rows.append(
-            {
-                "passage_id": found.passage_id,
-                "doc_id": found.doc_id,
-                "title": source.title,
-                "kind": source.kind.value,
-                "year": source.year,
-                "section": list(found.section),
-                "locator": found.locator,
-                "page": found.page_start,
-                "statute": found.passage_id in holding,
-                "refs": [r.raw for r in found.legal_refs],
-                "text": found.text,
-            }
-        )
+    holding = {p.passage_id for p in index.provision(ref)}
+    rows = [
+        ref_row(p, index.source_of(p), statute=p.passage_id in holding) for p in index.citing(ref)
+    ]
     return {"ref": ref.key, "passages": rows}
 
 
@@ -208,13 +196,9 @@ def classify(body: ClassifyRequest, res: Shared) -> dict[str, Any]:
 def export(params: Annotated[ExportParams, Query()], res: Shared) -> Response:
     """Every passage (or one theme's) with metadata, offsets, references and theme scores."""
     from pipeline.export import WRITERS, export_rows
-    from pipeline.themes import check_theme
 
-    if params.theme is not None:
-        check_theme(params.theme)  # before any output: an unknown theme is a 400
-    index = res.index
     buffer = io.StringIO()
-    rows = export_rows(((p, index.document_of(p)) for p in index.passages), theme=params.theme)
+    rows = export_rows(res.index, theme=params.theme)
     WRITERS[params.format](rows, buffer)
     name = "kvp-passasjer" + (f"-{params.theme}" if params.theme else "") + f".{params.format}"
     return Response(

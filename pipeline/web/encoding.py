@@ -130,12 +130,12 @@ class SharedEncoder:
     def preload_sentences(self, index: Index) -> None:
         """Vectors of every sentence an answer may quote: from the on-disk cache, or encoded
         in the background at the lowest priority. Runs on a thread of its own."""
-        from pipeline.answer import MIN_SENTENCE_CHARS
         from pipeline.embed import EmbeddingCache
 
+        shortest = index.answer_settings.min_sentence_chars
         sentences = list(dict.fromkeys(
             p.text[start:end] for p in index.passages for start, end in p.sentences
-            if end - start >= MIN_SENTENCE_CHARS
+            if end - start >= shortest
         ))  # fmt: skip
         self.warm_up.total = len(sentences)
         if not self._cache:

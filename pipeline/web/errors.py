@@ -1,29 +1,24 @@
-"""The web layer's errors and the one table that maps every error class to an HTTP status."""
+"""The one table that maps every error class to an HTTP status."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from pipeline.embed import EncoderError
-from pipeline.errors import PipelineError
-from pipeline.index import IndexError_
-
-
-class NotFound(PipelineError):
-    """An id in the URL names no passage, document or page."""
-
-
-class Unavailable(PipelineError):
-    """Something the app needs cannot be loaded (index, encoder, theme model)."""
-
+from pipeline.errors import (
+    EncoderError,
+    NotFoundError,
+    PipelineError,
+    UnavailableError,
+    UnusableIndexError,
+)
 
 # Most specific first: the first class an error is an instance of decides its status.
 STATUSES: tuple[tuple[type[Exception], int], ...] = (
-    (NotFound, 404),
-    (IndexError_, 503),  # no index, a damaged one, or one from another version
+    (NotFoundError, 404),
+    (UnusableIndexError, 503),  # no index, a damaged one, or one from another version
     (EncoderError, 503),
-    (Unavailable, 503),
+    (UnavailableError, 503),
     (PipelineError, 400),  # SearchError, LegalRefError, ThemeError …: the request must change
 )
 

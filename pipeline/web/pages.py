@@ -16,10 +16,10 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
 from pipeline.answer import statute_label
-from pipeline.errors import PipelineError
+from pipeline.errors import NotFoundError, PipelineError
 from pipeline.model import Citation, Hit, LegalRef, Passage
 from pipeline.web import render
-from pipeline.web.errors import NotFound, status_for
+from pipeline.web.errors import status_for
 from pipeline.web.lanes import QUICK, SLOW
 from pipeline.web.schemas import MAX_QUESTION_CHARS
 from pipeline.web.state import Loaded, Resources
@@ -75,10 +75,10 @@ class SourceView:
 
 def citation_view(loaded: Loaded, number: int, citation: Citation) -> SourceView:
     index = loaded.index
-    passage = index.passages[index.row_of[citation.passage_id]]
+    passage = index.passage(citation.passage_id)
     related = []
     for pid in citation.related_law:
-        statute = index.passages[index.row_of[pid]]
+        statute = index.passage(pid)
         related.append((statute_label(index, pid), render.document_url(statute.doc_id, pid)))
     return SourceView(
         number,
@@ -104,7 +104,7 @@ def citation_view(loaded: Loaded, number: int, citation: Citation) -> SourceView
 
 
 def passage_view(loaded: Loaded, number: int, passage: Passage, excerpt: Markup) -> SourceView:
-    source = loaded.index.document_of(passage).source
+    source = loaded.index.source_of(passage)
     return SourceView(
         number,
         passage.passage_id,
@@ -161,7 +161,7 @@ def ask_page(
 ) -> HTMLResponse:
     """Spør: one question, an answer with highlighted quotes, and its sources."""
     from pipeline.answer import ask
-    from pipeline.search import Filters
+    from pipeline.model import Filters
 
     loaded = res.loaded
     context: dict[str, Any] = {
@@ -213,7 +213,7 @@ def document_page(
     if passasje:
         current = res.passage(passasje)
         if current.doc_id != doc_id:
-            raise NotFound(f"passage '{passasje}' is not in document '{doc_id}'.")
+            raise NotFoundError(f"passage '{passasje}' is not in document '{doc_id}'.")
     passages = loaded.by_doc.get(doc_id, [])
     blocks = render.document_blocks(
         document, passages, current.passage_id if current else None, linkable(loaded)
@@ -232,7 +232,7 @@ def document_page(
 @router.get("/paragraf", response_class=HTMLResponse, dependencies=[QUICK])
 def paragraph_page(request: Request, res: Shared, ref: str = "") -> HTMLResponse:
     """Paragraf: the § text from the act or regulation and every passage that refers to it."""
-    from pipeline.legal import ACTS, find_citing, parse_ref, statute_passages
+    from pipeline.legal import ACTS, parse_ref
 
     context: dict[str, Any] = {"ref": ref, "examples": EXAMPLE_REFS, "parsed": None}
     if not ref.strip():
@@ -244,9 +244,9 @@ def paragraph_page(request: Request, res: Shared, ref: str = "") -> HTMLResponse
         context["error"] = str(err)
         return page(request, "paragraph.html", context, status_for(err))
     links = linkable(loaded)
-    holding = statute_passages(loaded.index.passages, parsed)
+    holding = loaded.index.provision(parsed)
     held = {p.passage_id for p in holding}
-    citing = [p for p in find_citing(loaded.index.passages, parsed) if p.passage_id not in held]
+    citing = [p for p in loaded.index.citing(parsed) if p.passage_id not in held]
     context.update(
         parsed=parsed,
         act_title=ACTS[parsed.act].title if parsed.act in ACTS else parsed.act,
@@ -285,7 +285,8 @@ def themes_page(
     side: Annotated[int, Query(ge=1)] = 1,
 ) -> HTMLResponse:
     """Temaer: themes per document, a chart, one theme's passages with explanations."""
-    from pipeline.themes import THEMES, THRESHOLD, check_theme
+    from pipeline.model import THEME_THRESHOLD, THEMES
+    from pipeline.themes import check_theme
 
     loaded = res.loaded
     rows = [
@@ -295,12 +296,7 @@ def themes_page(
             d.source.kind.value,
             d.source.year,
             len(loaded.by_doc.get(doc_id, [])),
-            {
-                t: sum(
-                    dict(p.themes).get(t, 0.0) >= THRESHOLD for p in loaded.by_doc.get(doc_id, [])
-                )
-                for t in THEMES
-            },
+            {t: sum(p.has_theme(t) for p in loaded.by_doc.get(doc_id, [])) for t in THEMES},
         )
         for doc_id, d in loaded.index.documents.items()
     ]
@@ -319,7 +315,7 @@ def themes_page(
         "tema": tema,
         "dokument": dokument,
         "descriptions": render.THEME_DESCRIPTIONS,
-        "threshold": THRESHOLD,
+        "threshold": THEME_THRESHOLD,
         "selected": [],
     }
     if tema:
@@ -329,9 +325,8 @@ def themes_page(
         chosen = sorted(
             (
                 p
-                for p in loaded.index.passages
-                if dict(p.themes).get(theme, 0.0) >= THRESHOLD
-                and p.doc_id == (dokument or p.doc_id)
+                for p in loaded.index.store.passages_of_theme(theme)
+                if p.doc_id == (dokument or p.doc_id)
             ),
             key=lambda p: -dict(p.themes)[theme],
         )

@@ -42,11 +42,7 @@ class Loaded:
 
     @classmethod
     def of(cls, index: Index) -> Loaded:
-        by_doc: dict[str, list[Passage]] = {doc_id: [] for doc_id in index.documents}
-        for passage in index.passages:
-            by_doc.setdefault(passage.doc_id, []).append(passage)
-        for passages in by_doc.values():
-            passages.sort(key=lambda p: p.char_start)
+        by_doc = {doc_id: index.store.passages_of_document(doc_id) for doc_id in index.documents}
         sources = [d.source for d in index.documents.values()]
         kinds = sorted({s.kind.value for s in sources})
         years = sorted({s.year for s in sources if s.year is not None})
@@ -77,7 +73,7 @@ class Resources:
 
     @property
     def loaded(self) -> Loaded:
-        """The index (a missing one raises IndexError_, which the app turns into 503)."""
+        """The index (a missing one raises UnusableIndexError, which the app turns into 503)."""
         if self._loaded is None:
             from pipeline.index import read_manifest
             from pipeline.search import Index
@@ -94,20 +90,10 @@ class Resources:
         return self.loaded.index
 
     def document(self, doc_id: str) -> Document:
-        from pipeline.web.errors import NotFound
-
-        document = self.index.documents.get(doc_id)
-        if document is None:
-            raise NotFound(f"no document with id '{doc_id}'; GET /api/documents lists them.")
-        return document
+        return self.index.document(doc_id)
 
     def passage(self, passage_id: str) -> Passage:
-        from pipeline.web.errors import NotFound
-
-        row = self.index.row_of.get(passage_id)
-        if row is None:
-            raise NotFound(f"no passage with id '{passage_id}'.")
-        return self.index.passages[row]
+        return self.index.passage(passage_id)
 
     def with_classifier(self, work: Callable[[ThemeClassifier], T]) -> T:
         """Run `work` with the theme classifier, on the classifier's own thread."""
@@ -116,13 +102,13 @@ class Resources:
     def _load_classifier(self) -> ThemeClassifier:  # only ever runs on the themes thread
         if self._classifier is None:
             from pipeline.embed import EmbeddingCache
-            from pipeline.themes import ThemeClassifier, ThemeError
-            from pipeline.web.errors import Unavailable
+            from pipeline.errors import ThemeError, UnavailableError
+            from pipeline.themes import ThemeClassifier
 
             try:
                 classifier = ThemeClassifier.load()
             except ThemeError as err:
-                raise Unavailable(str(err)) from err
+                raise UnavailableError(str(err)) from err
             trained_with = classifier.meta.get("encoder")
             if trained_with and (shared := self.encoder(trained_with)).name == trained_with:
                 classifier = ThemeClassifier(  # the same models, with the shared encoder

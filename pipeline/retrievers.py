@@ -1,0 +1,190 @@
+"""Retrievers: each ranks the passages of one build for a query, by its own kind of evidence.
+
+A retriever is written by `build` from the build's passages (and vectors) into the build
+folder, opened again by `load`, and answers `rank(query, allowed, n)` with the best ``n`` rows
+(row → score, best first) among the ``allowed`` ones (all for None). Search fuses the
+rankings of the retrievers its settings name (`pipeline.fusion`). Implementations:
+
+- ``bm25``: BM25 (bm25s) over stemmed tokens with compound parts and the shared abbreviation
+  and lay-to-legal tables, so "stønad" finds "kvalifiseringsstønaden" and "AAP" finds
+  "arbeidsavklaringspenger".
+- ``dense``: the index's encoder (multilingual-e5 by default), exact inner product in faiss.
+- ``charngram``: TF-IDF over character 3–5-grams within words (scikit-learn): robust to
+  compounds, inflection and the hyphenation damage of extracted PDFs.
+
+To add one: a class with ``name``, ``build``, ``load`` and ``rank``, registered in
+`RETRIEVERS`, and its file name in `pipeline.layout.BuildFiles`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+from pipeline.layout import BuildFiles
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from pipeline.embed import Encoder
+    from pipeline.model import Passage
+
+Ranking = dict[int, float]  # row → score, best first
+
+
+class Retriever(Protocol):
+    name: ClassVar[str]
+
+    def rank(self, query: str, allowed: set[int] | None, n: int) -> Ranking: ...
+
+
+def top_rows(scores: np.ndarray, allowed: set[int] | None, n: int) -> Ranking:
+    """The n best rows with a positive score, among the allowed ones."""
+    import numpy as np
+
+    if allowed is not None:
+        mask = np.zeros(len(scores), dtype=bool)
+        mask[list(allowed)] = True
+        scores = np.where(mask, scores, 0.0)
+    top = np.argsort(-scores, kind="stable")[:n]
+    return {int(r): float(scores[r]) for r in top if scores[r] > 0}
+
+
+class BM25Retriever:
+    name: ClassVar[str] = "bm25"
+
+    def __init__(self, bm25: Any) -> None:
+        self.bm25 = bm25
+        self._frequencies: dict[str, int] | None = None
+
+    @staticmethod
+    def build(passages: Sequence[Passage], files: BuildFiles) -> None:
+        import bm25s
+
+        from pipeline.language import normalize_tokens
+
+        bm25 = bm25s.BM25()
+        bm25.index([normalize_tokens(p.text) or [""] for p in passages], show_progress=False)
+        bm25.save(str(files.bm25), show_progress=False)
+
+    @classmethod
+    def load(cls, files: BuildFiles) -> BM25Retriever:
+        import bm25s
+
+        return cls(bm25s.BM25.load(str(files.bm25), show_progress=False))
+
+    def rank(self, query: str, allowed: set[int] | None, n: int) -> Ranking:
+        from pipeline.language import normalize_tokens
+
+        vocabulary = self.bm25.vocab_dict
+        tokens = [t for t in normalize_tokens(query) if t in vocabulary]
+        if not tokens:
+            return {}
+        return top_rows(self.bm25.get_scores(tokens), allowed, n)
+
+    def document_frequency(self, token: str) -> int:
+        """In how many passages a (normalised) token occurs; 0 when the corpus never has it."""
+        if self._frequencies is None:
+            import numpy as np
+
+            starts = np.asarray(self.bm25.scores["indptr"])
+            self._frequencies = {
+                tok: int(starts[i + 1] - starts[i])
+                for tok, i in self.bm25.vocab_dict.items()
+                if i + 1 < len(starts)
+            }
+        return self._frequencies.get(token, 0)
+
+
+class DenseRetriever:
+    name: ClassVar[str] = "dense"
+
+    def __init__(self, vectors: Any, encoder: Callable[[], Encoder]) -> None:
+        self.vectors = vectors
+        self._encoder = encoder  # resolved on first use: loading a model costs a second
+
+    @staticmethod
+    def build(vectors: np.ndarray, dim: int, files: BuildFiles) -> None:
+        import faiss
+
+        index = faiss.IndexFlatIP(dim)
+        if len(vectors):
+            index.add(vectors)
+        faiss.write_index(index, str(files.vectors))
+
+    @classmethod
+    def load(cls, files: BuildFiles, encoder: Callable[[], Encoder]) -> DenseRetriever:
+        import faiss
+
+        return cls(faiss.read_index(str(files.vectors)), encoder)
+
+    def rank(self, query: str, allowed: set[int] | None, n: int) -> Ranking:
+        """Cosine similarity of the top candidates."""
+        import faiss
+        import numpy as np
+
+        vector = np.ascontiguousarray(self._encoder().encode_queries([query]), dtype=np.float32)
+        n = min(n, self.vectors.ntotal)
+        if n == 0:
+            return {}
+        params = None
+        if allowed is not None:
+            params = faiss.SearchParameters()
+            params.sel = faiss.IDSelectorBatch(np.fromiter(allowed, dtype=np.int64))
+        scores, rows = self.vectors.search(vector, n, params=params)
+        return {int(r): float(s) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0}
+
+
+class CharNgramRetriever:
+    name: ClassVar[str] = "charngram"
+
+    def __init__(self, vectorizer: Any, matrix: Any) -> None:
+        self.vectorizer = vectorizer
+        self.matrix = matrix  # passages × n-grams, rows L2-normalised
+
+    @staticmethod
+    def build(passages: Sequence[Passage], files: BuildFiles) -> None:
+        import joblib
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        vectorizer = TfidfVectorizer(
+            analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, lowercase=True
+        )
+        texts = [p.text for p in passages] or [""]
+        matrix = vectorizer.fit_transform(texts)
+        joblib.dump({"vectorizer": vectorizer, "matrix": matrix}, files.charngram)
+
+    @classmethod
+    def load(cls, files: BuildFiles) -> CharNgramRetriever:
+        import joblib
+
+        stored = joblib.load(files.charngram)
+        return cls(stored["vectorizer"], stored["matrix"])
+
+    def rank(self, query: str, allowed: set[int] | None, n: int) -> Ranking:
+        import numpy as np
+
+        scores = np.asarray((self.matrix @ self.vectorizer.transform([query]).T).todense()).ravel()
+        return top_rows(scores, allowed, n)
+
+
+RETRIEVERS: dict[str, type[BM25Retriever] | type[DenseRetriever] | type[CharNgramRetriever]] = {
+    cls.name: cls for cls in (BM25Retriever, DenseRetriever, CharNgramRetriever)
+}
+
+
+def build_retrievers(
+    passages: Sequence[Passage], vectors: np.ndarray, dim: int, files: BuildFiles
+) -> None:
+    """Write every retriever's files, so settings can switch retrievers without a rebuild."""
+    BM25Retriever.build(passages, files)
+    DenseRetriever.build(vectors, dim, files)
+    CharNgramRetriever.build(passages, files)
+
+
+def load_retriever(name: str, files: BuildFiles, encoder: Callable[[], Encoder]) -> Retriever:
+    if name == DenseRetriever.name:
+        return DenseRetriever.load(files, encoder)
+    if name == BM25Retriever.name:
+        return BM25Retriever.load(files)
+    return CharNgramRetriever.load(files)

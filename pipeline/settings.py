@@ -1,0 +1,120 @@
+"""Tunable numbers, as frozen settings objects with the measured values as defaults.
+
+Each stage takes its settings as an argument; the index manifest records the settings it
+was built and is searched with, and `benchmarks/tune_search.py` sweeps them by passing other
+values — never by patching module globals. Where a default was measured, the comment says on
+what (the dev half of `benchmarks/retrieval/questions.jsonl` unless told otherwise).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any, Literal, Self, get_args
+
+from pipeline.errors import SettingsError
+
+FusionMethod = Literal["rrf", "convex"]
+RetrieverName = Literal["bm25", "dense", "charngram"]
+FUSION_METHODS: tuple[str, ...] = get_args(FusionMethod)
+RETRIEVER_NAMES: tuple[str, ...] = get_args(RetrieverName)
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentSettings:
+    """How documents become passages; a change re-segments (and re-embeds) every document."""
+
+    target_chars: int = 700  # a passage grows by whole blocks or sentences up to about this
+    max_chars: int = 1000  # a block longer than this is split at sentence boundaries
+    min_chars: int = 160  # a shorter tail is merged into the passage before it
+    law_section_max: int = 1200  # a § longer than this is cited ledd by ledd
+
+
+@dataclass(frozen=True, slots=True)
+class SearchSettings:
+    """Which retrievers run, how their rankings are fused, and the § path."""
+
+    retrievers: tuple[RetrieverName, ...] = ("bm25", "dense")
+    # One weight per retriever, in the order above; equal weights measured best (within
+    # noise) among 0.5–2.0 for BM25 beside dense.
+    weights: tuple[float, ...] = (1.0, 1.0)
+    fusion: FusionMethod = "rrf"
+    rrf_k: int = 60  # the usual reciprocal-rank constant: dampens the head of each ranking
+    candidates: int = 100  # taken from each ranking before fusion
+    citing_bonus: float = 0.5  # share of the top score added to passages citing a named §
+    max_query_chars: int = 2000  # the encoder reads ~512 tokens; a longer question is cut
+    theme_threshold: float = 0.5  # a passage "has" a theme at this probability
+
+    def __post_init__(self) -> None:
+        check_choice("fusion", self.fusion, FUSION_METHODS)
+        for name in self.retrievers:
+            check_choice("retriever", name, RETRIEVER_NAMES)
+        if not self.retrievers or len(set(self.retrievers)) != len(self.retrievers):
+            raise SettingsError(
+                f"retrievers must name each retriever once, not {list(self.retrievers)}; "
+                f"valid retrievers are {', '.join(RETRIEVER_NAMES)}."
+            )
+        if len(self.weights) != len(self.retrievers):
+            raise SettingsError(
+                f"give one weight per retriever: {len(self.retrievers)} retrievers "
+                f"({', '.join(self.retrievers)}) but {len(self.weights)} weights."
+            )
+
+    @property
+    def weighted(self) -> tuple[tuple[RetrieverName, float], ...]:
+        return tuple(zip(self.retrievers, self.weights, strict=True))
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerSettings:
+    """How answers are built from sentences, and when they abstain."""
+
+    source_count: int = 10  # passages shown as sources
+    answer_passages: int = 4  # the top passages whose sentences may answer
+    max_sentences: int = 3
+    max_per_passage: int = 2
+    min_sentence_chars: int = 25
+    # Abstention: below this cosine of the best sentence to the question (e5 scale)
+    min_similarity: float = 0.85
+    # A question word found in at most this many passages is what the question is about;
+    # when such a word is absent from every answering passage, the sources do not answer it.
+    specific_df: int = 5
+    lexical_weight: float = 0.05  # word overlap as a tie-breaker beside cosine similarity
+    keep_within: float = 0.03  # further sentences must be this close to the best one
+    max_quote_chars: int = 400  # a quote with its context sentence stays readable
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything tunable, as one record for the index manifest."""
+
+    segment: SegmentSettings = field(default_factory=SegmentSettings)
+    search: SearchSettings = field(default_factory=SearchSettings)
+    answer: AnswerSettings = field(default_factory=AnswerSettings)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        """Settings from a manifest; keys it does not know are refused, missing ones default."""
+        parts: dict[str, Any] = {}
+        for part in fields(cls):
+            kind = {"segment": SegmentSettings, "search": SearchSettings, "answer": AnswerSettings}
+            parts[part.name] = settings_from(kind[part.name], data.get(part.name, {}))
+        return cls(**parts)
+
+
+def settings_from(kind: Any, values: dict[str, Any]) -> Any:
+    known = {f.name for f in fields(kind)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise SettingsError(
+            f"unknown {kind.__name__} keys {unknown}; valid keys are {', '.join(sorted(known))}."
+        )
+    tupled = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+    return replace(kind(), **tupled)
+
+
+def check_choice(what: str, value: str, valid: tuple[str, ...]) -> None:
+    if value not in valid:
+        raise SettingsError(f"unknown {what} '{value}'; valid values are {', '.join(valid)}.")

@@ -1,0 +1,26 @@
+"""Test helpers shared by several test modules."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class HashingEncoder:
+    """A small deterministic stand-in for the e5 encoder: hashed character n-grams."""
+
+    name = "test/hashing-64"
+    dim = 64
+
+    def __init__(self) -> None:
+        from sklearn.feature_extraction.text import HashingVectorizer
+
+        self._hashing = HashingVectorizer(
+            n_features=self.dim, analyzer="char_wb", ngram_range=(3, 4)
+        )
+        self.calls = 0
+
+    def encode_passages(self, texts: list[str]) -> np.ndarray:
+        self.calls += len(texts)
+        return self._hashing.transform(texts).toarray().astype(np.float32)
+
+    encode_queries = encode_passages
