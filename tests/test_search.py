@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
 from pipeline.errors import LegalRefError, SearchError, ThemeError
-from pipeline.model import Filters
+from pipeline.model import Filters, Hit
 from pipeline.search import Index
 
 
@@ -83,3 +84,37 @@ def test_a_very_long_question_still_works(index: Index) -> None:
     question = "Hvor lenge kan kvalifiseringsprogrammet vare? " * 220
     assert len(question) > 10_000
     assert index.search(question, k=3)
+
+
+def test_settings_choose_the_retrievers_and_fusion(statute_index: Path) -> None:
+    from pipeline.settings import SearchSettings
+
+    grams = Index(statute_index, settings=SearchSettings(retrievers=("charngram",), weights=(1.0,)))
+    hits = grams.search("kvalifiseringsstønad fravær reduksjon", k=5)
+    assert hits and all(name == "charngram" for h in hits for name, _ in h.retrieved)
+    convex = Index(
+        statute_index,
+        settings=SearchSettings(
+            retrievers=("dense", "bm25"), weights=(1.0, 1.0), fusion="convex"
+        ),
+    )
+    assert "§ 32" in [h.passage.locator for h in convex.search("Hvor lenge kan programmet vare?")]
+
+
+def test_a_reranker_reorders_the_fused_candidates_but_not_the_named_section(
+    statute_index: Path,
+) -> None:
+    class Shortest:
+        name = "test/shortest"
+        depth = 20
+
+        def rerank(self, question: str, candidates: Sequence[Hit]) -> list[float]:
+            return [-float(len(h.passage.text)) for h in candidates]
+
+    plain = Index(statute_index).search("stønad", k=20)
+    reranked = Index(statute_index, reranker=Shortest()).search("stønad", k=20)
+    assert {h.passage.passage_id for h in reranked} == {h.passage.passage_id for h in plain}
+    lengths = [len(h.passage.text) for h in reranked]
+    assert lengths == sorted(lengths) and [h.rank for h in reranked] == list(range(1, 21))
+    named = Index(statute_index, reranker=Shortest()).search("sotjl § 35", k=5)
+    assert named[0].passage.locator == "§ 35" and named[0].via_reference
