@@ -1,7 +1,11 @@
 """Tune retrievers, fusion and abstention on the dev half of the evaluation set.
 
 The test half is never read here. Run by hand after `kvp build`:
-    .venv/bin/python benchmarks/tune_search.py [--index DIR]
+    .venv/bin/python benchmarks/tune_search.py [--index DIR] [--questions eval|training]
+
+``--questions training`` searches on the dev split of the retrieval training data (227
+questions on passages never trained on) instead of the evaluation set's 59: fusion weights
+are learnt there, by a search over a grid and then coordinate steps around its best.
 Prints Recall@1/5 and MRR@10 per search setting, and the abstention trade-off per pair of
 thresholds. Each setting is passed to the library as a `SearchSettings` / `AnswerSettings`;
 abstention is decided by `pipeline.answer.abstention_reason`, the function `ask` uses. The
@@ -14,12 +18,20 @@ import argparse
 from dataclasses import replace
 
 from pipeline.answer import abstention_reason, gather_evidence
-from pipeline.evaluate import EvalQuestion, evaluate_retrieval, index_rankers, load_questions
+from pipeline.evaluate import (
+    EvalQuestion,
+    evaluate_retrieval,
+    index_rankers,
+    load_questions,
+    training_questions,
+)
 from pipeline.search import Index
 from pipeline.settings import AnswerSettings, SearchSettings
 
 SEARCH_GRID: list[SearchSettings] = [
-    SearchSettings(retrievers=retrievers, weights=weights, fusion=fusion, rrf_k=rrf_k)
+    SearchSettings(
+        retrievers=retrievers, weights=weights, fusion=fusion, rrf_k=rrf_k, reranker="none"
+    )
     for fusion, rrf_ks in (("rrf", (20, 60)), ("convex", (60,)))
     for rrf_k in rrf_ks
     for retrievers, weights in (
@@ -36,16 +48,38 @@ SIMILARITY_GRID = [0.80, 0.82, 0.84, 0.85, 0.86, 0.87, 0.88, 0.89, 0.90]
 SPECIFIC_GRID = [0, 3, 5, 10, 20]  # 0: the rare-word rule off
 
 
-def tune_search(index: Index, questions: list[EvalQuestion]) -> None:
+def measure(index: Index, questions: list[EvalQuestion], settings: SearchSettings) -> float:
+    """MRR@10 of the settings (fused order, no reranker), printed with Recall@1/5."""
     texts = {doc_id: d.text for doc_id, d in index.documents.items()}
-    for settings in SEARCH_GRID:
-        searcher = Index(index.index_dir, encoder=index.encoder, settings=settings)
-        hybrid = {"hybrid": index_rankers(searcher)["kvp hybrid (passages)"]}
-        (scores,) = evaluate_retrieval(questions, texts, hybrid)
-        recall = dict(scores.recall)
-        mix = " + ".join(f"{n} {w}" for n, w in settings.weighted)
-        setting = f"{settings.fusion:<6} k {settings.rrf_k:<3} {mix:<36}"
-        print(f"{setting} R@1 {recall[1]:.3f} R@5 {recall[5]:.3f} MRR {scores.mrr:.3f}")
+    searcher = Index(index.index_dir, encoder=index.encoder, settings=settings)
+    hybrid = {"hybrid": index_rankers(searcher)["kvp hybrid (passages)"]}
+    (scores,) = evaluate_retrieval(questions, texts, hybrid)
+    recall = dict(scores.recall)
+    mix = " + ".join(f"{n} {w:g}" for n, w in settings.weighted)
+    setting = f"{settings.fusion:<6} k {settings.rrf_k:<3} {mix:<36}"
+    print(f"{setting} R@1 {recall[1]:.3f} R@5 {recall[5]:.3f} MRR {scores.mrr:.3f}", flush=True)
+    return scores.mrr
+
+
+def tune_search(index: Index, questions: list[EvalQuestion]) -> SearchSettings:
+    """The grid, then coordinate steps on the weights of the best setting."""
+    results = [(measure(index, questions, s), s) for s in SEARCH_GRID]
+    best_mrr, best = max(results, key=lambda r: r[0])
+    improved = True
+    while improved:
+        improved = False
+        for i in range(len(best.weights)):
+            for step in (-0.25, 0.25):
+                weights = list(best.weights)
+                weights[i] = round(weights[i] + step, 2)
+                if weights[i] < 0:
+                    continue
+                candidate = replace(best, weights=tuple(weights))
+                mrr = measure(index, questions, candidate)
+                if mrr > best_mrr + 1e-9:
+                    best_mrr, best, improved = mrr, candidate, True
+    print(f"best: {best} (MRR@10 {best_mrr:.3f})")
+    return best
 
 
 def tune_abstention(index: Index, questions: list[EvalQuestion]) -> None:
@@ -77,9 +111,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--index", default=None)
     parser.add_argument("--only", choices=("search", "abstention"), default=None)
+    parser.add_argument("--questions", choices=("eval", "training"), default="eval")
     args = parser.parse_args()
-    index = Index(args.index)
-    questions = load_questions(split="dev")
+    index = Index(args.index, settings=replace(Index(args.index).settings, reranker="none"))
+    if args.questions == "training":
+        questions = training_questions(index, "dev")
+    else:
+        questions = load_questions(split="dev")
     print(f"dev questions: {len(questions)}")
     if args.only != "abstention":
         tune_search(index, questions)

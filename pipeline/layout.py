@@ -6,7 +6,8 @@
                   store.sqlite     documents and passages (`pipeline.store.sqlite`)
                   vectors.faiss    passage vectors (`pipeline.retrievers.DenseRetriever`)
                   bm25/            BM25 over normalised tokens (`BM25Retriever`)
-                  charngram.joblib character n-gram TF-IDF (`CharNgramRetriever`)
+                  charngram.npz    character n-gram TF-IDF (`CharNgramRetriever`),
+                  charngram-idf.npy   and its idf weights
 """
 
 from __future__ import annotations
@@ -42,4 +43,8 @@ class BuildFiles:
 
     @property
     def charngram(self) -> Path:
-        return self.root / "charngram.joblib"
+        return self.root / "charngram.npz"
+
+    @property
+    def charngram_idf(self) -> Path:
+        return self.root / "charngram-idf.npy"

@@ -59,8 +59,8 @@ class Index:
         recorded = Settings.from_dict(self.manifest["settings"])
         self.settings = settings or recorded.search
         self.answer_settings = answer_settings or recorded.answer
-        self.reranker = reranker
         self._encoder = encoder
+        self.reranker = reranker or self.trained_reranker()
         self._retrievers: dict[str, Retriever] = {}
         try:
             self.store: PassageStore = SQLiteStore(self.files.store)
@@ -125,6 +125,23 @@ class Index:
         if name not in self._retrievers:
             self._retrievers[name] = load_retriever(name, self.files, lambda: self.encoder)
         return self._retrievers[name]
+
+    def trained_reranker(self) -> Reranker | None:
+        """The reranker the settings ask for (see `SearchSettings.reranker`)."""
+        from pipeline.rerank import FeatureReranker, RerankerError, reranker_dir
+
+        choice = self.settings.reranker
+        if choice == "none" or (choice == "auto" and not reranker_dir().is_dir()):
+            return None
+        try:
+            reranker = FeatureReranker.load(self)
+        except RerankerError:
+            if choice == "auto":
+                return None
+            raise
+        if choice == "auto" and reranker.meta.get("encoder") != self.manifest["encoder"]:
+            return None  # trained on another encoder's scores: they would mislead it
+        return reranker
 
     def document_frequency(self, token: str) -> int:
         """In how many passages a normalised token occurs (from the BM25 index)."""

