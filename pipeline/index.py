@@ -91,13 +91,13 @@ def current_build(index_dir: Path) -> Path:
     """The build in use; a clear message when there is none."""
     link = index_dir / CURRENT
     build = link.resolve() if link.is_symlink() else link
-    if not BuildFiles(build).manifest.is_file():
+    if not BuildFiles.of(build).manifest.is_file():
         raise UnusableIndexError.missing(index_dir)
     return build
 
 
 def read_manifest(index_dir: Path) -> dict[str, Any]:
-    path = BuildFiles(current_build(index_dir)).manifest
+    path = BuildFiles.of(current_build(index_dir)).manifest
     try:
         manifest: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as err:
@@ -128,7 +128,7 @@ def load_previous(index_dir: Path, settings: dict[str, Any]) -> Previous | None:
         return None
     if not same_passages(manifest.get("settings", {}), settings):
         return None
-    store = SQLiteStore(BuildFiles(current_build(index_dir)).store)
+    store = SQLiteStore(BuildFiles.of(current_build(index_dir)).store)
     try:
         documents = store.documents()
         passages: dict[str, list[Passage]] = {}
@@ -340,7 +340,7 @@ def write_build(
     build_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     partial = builds / f".{build_id}.partial"
     partial.mkdir(parents=True)
-    files = BuildFiles(partial)
+    files = BuildFiles.of(partial)
     write_store(files.store, documents, passages)
     build_retrievers(passages, vectors, encoder.dim, files)
     manifest = {

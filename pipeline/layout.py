@@ -12,39 +12,26 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 CURRENT = "current"
 BUILDS = "builds"
 
 
-@dataclass(frozen=True, slots=True)
-class BuildFiles:
-    """The files of one build folder."""
+class BuildFiles(NamedTuple):
+    """The files of one build folder: `BuildFiles.of(folder)`."""
 
     root: Path
+    manifest: Path
+    store: Path
+    vectors: Path
+    bm25: Path
+    charngram: Path
+    charngram_idf: Path
 
-    @property
-    def manifest(self) -> Path:
-        return self.root / "manifest.json"
-
-    @property
-    def store(self) -> Path:
-        return self.root / "store.sqlite"
-
-    @property
-    def vectors(self) -> Path:
-        return self.root / "vectors.faiss"
-
-    @property
-    def bm25(self) -> Path:
-        return self.root / "bm25"
-
-    @property
-    def charngram(self) -> Path:
-        return self.root / "charngram.npz"
-
-    @property
-    def charngram_idf(self) -> Path:
-        return self.root / "charngram-idf.npy"
+    @classmethod
+    def of(cls, root: Path) -> BuildFiles:
+        names = ("manifest.json", "store.sqlite", "vectors.faiss", "bm25", "charngram.npz",
+                 "charngram-idf.npy")  # fmt: skip
+        return cls(root, *(root / name for name in names))

@@ -308,6 +308,34 @@ class ExtractionBatch:
     failures: tuple[Failure, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class Support:
+    """A passage that answers a training question, and the verbatim words that do."""
+
+    passage_id: str
+    quote: str
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingQuestion:
+    """A question of the retrieval training data (`pipeline.training`, models/retrieval/)."""
+
+    qid: str
+    question: str
+    answerable: bool
+    support: tuple[Support, ...]
+    persona: str
+    style: str
+    lang: str
+    kind: str
+    split: str
+    note: str = ""
+
+    @property
+    def passage_ids(self) -> tuple[str, ...]:
+        return tuple(s.passage_id for s in self.support)
+
+
 def to_jsonable(value: object) -> object:
     """A record as plain JSON types: dataclasses to dicts, enums to values, paths to strings."""
     if hasattr(value, "__dataclass_fields__"):

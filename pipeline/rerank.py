@@ -23,14 +23,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from pipeline.errors import PipelineError
+from pipeline.errors import RerankerError
 from pipeline.model import Hit, Kind
 
 if TYPE_CHECKING:
     import numpy as np
 
+    from pipeline.model import TrainingQuestion
     from pipeline.search import Index
-    from pipeline.training import TrainingQuestion
 
 MODEL_FILE = "reranker.joblib"
 MANIFEST_FILE = "manifest.json"
@@ -54,10 +54,6 @@ class Reranker(Protocol):
     def rerank(self, question: str, candidates: Sequence[Hit]) -> list[float]:
         """One score per candidate, higher is better."""
         ...
-
-
-class RerankerError(PipelineError):
-    """The reranker model is missing or does not fit the index."""
 
 
 def reranker_dir() -> Path:

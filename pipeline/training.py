@@ -22,12 +22,11 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, get_args
 
-from pipeline.errors import PipelineError
-from pipeline.model import Passage
+from pipeline.errors import TrainingDataError
+from pipeline.model import Passage, Support, TrainingQuestion
 
 Persona = Literal["caseworker", "researcher", "layperson"]
 Style = Literal["paraphrase", "direct", "keyword", "legal"]
@@ -37,34 +36,6 @@ Split = Literal["train", "dev", "test", "heldout"]
 SPLITS: tuple[str, ...] = get_args(Split)
 HELDOUT_DOC = "moss-revisjon-2018"  # a municipal audit: the kind of report users add later
 SHARES = (("test", 0.1), ("dev", 0.1))  # the rest is train
-
-
-class TrainingDataError(PipelineError):
-    """The training data cannot be used as it is; the message names the line and the fix."""
-
-
-@dataclass(frozen=True, slots=True)
-class Support:
-    passage_id: str
-    quote: str
-
-
-@dataclass(frozen=True, slots=True)
-class TrainingQuestion:
-    qid: str
-    question: str
-    answerable: bool
-    support: tuple[Support, ...]
-    persona: str
-    style: str
-    lang: str
-    kind: str
-    split: str
-    note: str = ""
-
-    @property
-    def passage_ids(self) -> tuple[str, ...]:
-        return tuple(s.passage_id for s in self.support)
 
 
 def training_file() -> Path:

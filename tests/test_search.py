@@ -118,3 +118,17 @@ def test_a_reranker_reorders_the_fused_candidates_but_not_the_named_section(
     assert lengths == sorted(lengths) and [h.rank for h in reranked] == list(range(1, 21))
     named = Index(statute_index, reranker=Shortest()).search("sotjl § 35", k=5)
     assert named[0].passage.locator == "§ 35" and named[0].via_reference
+
+
+def test_the_shipped_reranker_is_used_for_its_own_encoder_only(statute_index: Path) -> None:
+    from pipeline.rerank import FEATURES, FeatureReranker, candidate_features
+    from pipeline.settings import SearchSettings
+
+    index = Index(statute_index)
+    assert isinstance(index.reranker, FeatureReranker)
+    hits = index.search("Kan jeg få stønad når jeg er syk?", k=10)
+    assert hits and "§" in " ".join(h.passage.locator for h in hits[:3])
+    rows = candidate_features(index, "Hva sier § 35?", hits)
+    assert rows.shape == (len(hits), len(FEATURES))
+    off = Index(statute_index, settings=SearchSettings(reranker="none"))
+    assert off.reranker is None

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.errors import TrainingDataError
 from pipeline.model import Passage
 from pipeline.training import (
     HELDOUT_DOC,
-    TrainingDataError,
     assign_split,
     bucket,
     load_training,

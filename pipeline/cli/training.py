@@ -10,15 +10,17 @@ import typer
 from pipeline.cli import IndexOption, app, fail, index_dir
 from pipeline.errors import PipelineError
 
+OutOption = Annotated[Path | None, typer.Option("--out", help="Model folder (default: models/…).")]
+DataOption = Annotated[
+    Path | None,
+    typer.Option("--data", help="Training questions (default: models/retrieval/questions.jsonl)."),
+]
+
 
 @app.command("train-encoder")
 def train_encoder_command(
-    out: Annotated[
-        Path | None, typer.Option("--out", help="Model folder (default: models/encoder).")
-    ] = None,
-    data: Annotated[
-        Path | None, typer.Option("--data", help="Training questions (JSONL).")
-    ] = None,
+    out: OutOption = None,
+    data: DataOption = None,
     epochs: Annotated[int, typer.Option("--epochs", help="Passes over the data.")] = 2,
     limit: Annotated[
         int | None, typer.Option("--limit", help="Train on the first N examples only.")
@@ -45,12 +47,8 @@ def train_encoder_command(
 
 @app.command("train-reranker")
 def train_reranker_command(
-    out: Annotated[
-        Path | None, typer.Option("--out", help="Model folder (default: models/reranker).")
-    ] = None,
-    data: Annotated[
-        Path | None, typer.Option("--data", help="Training questions (JSONL).")
-    ] = None,
+    out: OutOption = None,
+    data: DataOption = None,
     depth: Annotated[int, typer.Option("--depth", help="Fused candidates re-scored.")] = 40,
     index: IndexOption = None,
 ) -> None:

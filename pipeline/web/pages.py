@@ -7,7 +7,7 @@ template; document text reaches the templates only as escaped markup from
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -74,33 +74,18 @@ class SourceView:
 
 
 def citation_view(loaded: Loaded, number: int, citation: Citation) -> SourceView:
+    """The card of the cited passage, with the quote marked, a citation text and the law."""
     index = loaded.index
     passage = index.passage(citation.passage_id)
     related = []
     for pid in citation.related_law:
         statute = index.passage(pid)
         related.append((statute_label(index, pid), render.document_url(statute.doc_id, pid)))
-    return SourceView(
-        number,
-        citation.passage_id,
-        citation.title,
-        citation.kind.value,
-        citation.year,
-        render.where(citation.section, citation.locator),
-        " › ".join(citation.section[1:]),
-        citation.page,
-        render.document_url(citation.doc_id, citation.passage_id),
-        render.quote_excerpt(passage.text, citation.quote_start, citation.quote_end),
-        render.citation_text(
-            citation.title,
-            citation.year,
-            citation.section,
-            citation.locator,
-            citation.page,
-            citation.quote,
-        ),
-        tuple(related),
-    )
+    excerpt = render.quote_excerpt(passage.text, citation.quote_start, citation.quote_end)
+    text = render.citation_text(citation.title, citation.year, citation.section,
+                                citation.locator, citation.page, citation.quote)  # fmt: skip
+    card = passage_view(loaded, number, passage, excerpt)
+    return replace(card, citation=text, related=tuple(related))
 
 
 def passage_view(loaded: Loaded, number: int, passage: Passage, excerpt: Markup) -> SourceView:

@@ -111,7 +111,9 @@ class RefParams(BaseModel):
 # Responses ---------------------------------------------------------------------------------
 
 
-class HitOut(Open):
+class PlaceOut(Open):
+    """Where a passage is and what it is from (`pipeline.serialize.place`)."""
+
     passage_id: str
     doc_id: str
     title: str
@@ -120,21 +122,16 @@ class HitOut(Open):
     section: str
     locator: str
     page: int | None
+
+
+class HitOut(PlaceOut):
     score: float
     legal_refs: list[str]
     themes: dict[str, float]
     text: str
 
 
-class CitationOut(Open):
-    passage_id: str
-    doc_id: str
-    title: str
-    kind: str
-    year: int | None
-    section: str
-    locator: str
-    page: int | None
+class CitationOut(PlaceOut):
     quote: str
     quote_start: int
     quote_end: int
