@@ -12,7 +12,7 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 # What the library reads at run time; labelled data and cards stay in the checkout.
-SHIPPED = ("*.joblib", "*.json", "*.bin", "*.e5s", "*.md")
+SHIPPED = ("*.joblib", "*.json", "*.npz", "*.md")
 
 
 class BuildWithModels(build_py):
