@@ -10,7 +10,9 @@ from pipeline.settings import SearchSettings, Settings
 
 
 def test_reciprocal_rank_fusion_weights_each_ranking_by_rank() -> None:
-    settings = SearchSettings(retrievers=("dense", "bm25"), weights=(1.0, 2.0), rrf_k=10)
+    settings = SearchSettings(
+        retrievers=("dense", "bm25"), weights=(1.0, 2.0), fusion="rrf", rrf_k=10
+    )
     fused = fuse([({1: 0.9, 2: 0.8}, 1.0), ({2: 7.0, 3: 5.0}, 2.0)], settings)
     assert fused == pytest.approx({2: 1 / 12 + 2 / 11, 3: 2 / 12, 1: 1 / 11})
     assert list(fused) == [2, 3, 1]
@@ -46,7 +48,7 @@ def test_settings_refuse_invalid_values(values: dict[str, object], message: str)
 
 
 def test_settings_round_trip_through_a_manifest_and_refuse_unknown_keys() -> None:
-    settings = Settings(search=SearchSettings(fusion="convex"))
+    settings = Settings(search=SearchSettings(fusion="rrf"))
     assert Settings.from_dict(settings.to_dict()) == settings
     assert Settings.from_dict({}) == Settings()
     with pytest.raises(SettingsError, match=r"unknown SearchSettings keys \['boost'\]"):

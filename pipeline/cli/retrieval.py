@@ -86,22 +86,27 @@ def build(
         raise typer.Exit(1)
 
 
+# The filters `search` and `ask` share.
+KindOption = Annotated[
+    list[str] | None, typer.Option("--kind", help="Only this document kind (repeatable).")
+]
+ThemeOption = Annotated[str | None, typer.Option("--theme", help="Only passages with this theme.")]
+YearOption = Annotated[
+    str | None, typer.Option("--year", help='A year or a range, e.g. "2021" or "2018-2022".')
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
 @app.command()
 def search(
     query: Annotated[
         str, typer.Argument(help="A question or search terms, in Norwegian or English.")
     ],
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonOption = False,
     k: Annotated[int, typer.Option("--k", help="How many passages.")] = 10,
-    kind: Annotated[
-        list[str] | None, typer.Option("--kind", help="Only this document kind (repeatable).")
-    ] = None,
-    theme: Annotated[
-        str | None, typer.Option("--theme", help="Only passages with this theme.")
-    ] = None,
-    year: Annotated[
-        str | None, typer.Option("--year", help='A year or a range, e.g. "2021" or "2018-2022".')
-    ] = None,
+    kind: KindOption = None,
+    theme: ThemeOption = None,
+    year: YearOption = None,
     ref: Annotated[
         str | None,
         typer.Option("--ref", help='Only passages citing or holding a §, e.g. "sotjl § 35".'),
@@ -141,7 +146,7 @@ def refs(
     reference: Annotated[
         str, typer.Argument(help='A provision, e.g. "sotjl § 35" or "§ 29 tredje ledd".')
     ],
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonOption = False,
     index: IndexOption = None,
 ) -> None:
     """List the § itself and every passage in the corpus that refers to it."""
@@ -180,20 +185,14 @@ def ask(
     question: Annotated[
         str | None, typer.Argument(help="A question in plain Norwegian (or English).")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonOption = False,
     questions: Annotated[
         Path | None,
         typer.Option("--questions", help="A file with one question per line (JSONL out)."),
     ] = None,
-    kind: Annotated[
-        list[str] | None, typer.Option("--kind", help="Only this document kind.")
-    ] = None,
-    theme: Annotated[
-        str | None, typer.Option("--theme", help="Only passages with this theme.")
-    ] = None,
-    year: Annotated[
-        str | None, typer.Option("--year", help='A year or a range, e.g. "2018-2022".')
-    ] = None,
+    kind: KindOption = None,
+    theme: ThemeOption = None,
+    year: YearOption = None,
     index: IndexOption = None,
 ) -> None:
     """Answer a question with cited quotes, or say plainly that the sources do not answer it."""
@@ -275,7 +274,7 @@ def eval_retrieval(
     baselines: Annotated[
         bool, typer.Option("--baselines/--no-baselines", help="Also run the comparisons.")
     ] = True,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonOption = False,
     index: IndexOption = None,
 ) -> None:
     """Recall@1/5/10, MRR@10 and misses beyond the top 100, beside the comparisons.
