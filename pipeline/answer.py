@@ -210,8 +210,8 @@ def score_sentences(
     """Each sentence's cosine similarity to the question and its share of the question's words."""
     if not candidates:
         return []
-    vectors = index.encoder.encode_passages([c.text for c in candidates])
-    query = index.encoder.encode_queries([question])[0]
+    vectors = index.sentence_encoder.encode_passages([c.text for c in candidates])
+    query = index.sentence_encoder.encode_queries([question])[0]
     similarities: np.ndarray = vectors @ query
     wanted = content_stems(question)
     return [

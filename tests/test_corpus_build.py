@@ -113,5 +113,5 @@ def test_train_encoder_runs_on_a_small_subset_and_exports_what_it_trained(
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["examples"] == 8 and manifest["steps"] == 1
+    assert manifest["examples"] == 8 and 1 <= manifest["steps"] <= 2  # batches repeat no passage
     assert manifest["export_check"] > 0.999  # the engine runs exactly the trained weights

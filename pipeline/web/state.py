@@ -77,12 +77,15 @@ class Resources:
         if self._loaded is None:
             from pipeline.index import read_manifest
             from pipeline.search import Index
+            from pipeline.settings import AnswerSettings
 
             name = read_manifest(self.index_dir)["encoder"]
             encoder = self._given_encoder or self.encoder(name)
+            sentences = self._given_encoder or self.encoder(AnswerSettings().sentence_encoder)
             with self._lock:
                 if self._loaded is None:
-                    self._loaded = Loaded.of(Index(self.index_dir, encoder=encoder))
+                    index = Index(self.index_dir, encoder=encoder, sentence_encoder=sentences)
+                    self._loaded = Loaded.of(index)
         return self._loaded
 
     @property
@@ -130,7 +133,7 @@ class Resources:
         index = self.index
         ask(index, "Hvem kan delta i kvalifiseringsprogrammet?")
         self.with_classifier(lambda c: c.predict(["kvalifiseringsprogram"]))
-        encoder = index.encoder
+        encoder = index.sentence_encoder
         if isinstance(encoder, SharedEncoder):
             thread = threading.Thread(
                 target=self._preload, args=(encoder, index), name="kvp-warm-up", daemon=True
@@ -146,7 +149,7 @@ class Resources:
 
     def warm_up(self) -> WarmUp | None:
         """Progress of the background sentence encoding, when the index is loaded."""
-        encoder = self._loaded.index.encoder if self._loaded is not None else None
+        encoder = self._loaded.index.sentence_encoder if self._loaded is not None else None
         return encoder.warm_up if isinstance(encoder, SharedEncoder) else None
 
     def close(self) -> None:
