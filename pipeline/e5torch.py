@@ -125,10 +125,6 @@ def bert_config(model: E5File) -> Any:
     )  # fmt: skip
 
 
-def linear_shape(short: str, hidden: int, ff: int) -> tuple[int, int]:
-    return {"fi": (ff, hidden), "fo": (hidden, ff)}.get(short, (hidden, hidden))
-
-
 class QuantisedLinear:
     """A parametrisation: the weight as the engine sees it, gradients passed straight through."""
 
@@ -166,11 +162,14 @@ def torch_model(model: E5File, max_tokens: int) -> Any:
     from transformers import BertModel
 
     hidden = model.header.hidden
-    ff = model.header.ff
     bert = BertModel(bert_config(model), add_pooling_layer=False)
-    weights = {}
-    for name, value in state_dict_shaped(model, hidden, ff).items():
-        weights[name] = torch.from_numpy(np.ascontiguousarray(value, dtype=np.float32))
+    shapes = {name: value.shape for name, value in bert.state_dict().items()}
+    weights = {
+        bert_name: torch.from_numpy(
+            np.ascontiguousarray(model.tensors[file_name], dtype=np.float32)
+        ).reshape(shapes[bert_name])
+        for file_name, bert_name in flat_names(model).items()
+    }
     missing, unexpected = bert.load_state_dict(weights, strict=False)
     assert not unexpected and all("position_ids" in m or "token_type_ids" in m for m in missing), (
         missing, unexpected)  # fmt: skip
@@ -184,37 +183,12 @@ def torch_model(model: E5File, max_tokens: int) -> Any:
     return SentenceTransformer(modules=modules, device="cpu")
 
 
-def state_dict_shaped(model: E5File, hidden: int, ff: int) -> dict[str, np.ndarray]:
-    t = model.tensors
-    out = {
-        "embeddings.word_embeddings.weight": t["emb.word"].reshape(-1, hidden),
-        "embeddings.position_embeddings.weight": t["emb.pos"].reshape(-1, hidden),
-        "embeddings.token_type_embeddings.weight": t["emb.type"].reshape(-1, hidden),
-        "embeddings.LayerNorm.weight": t["emb.ln.w"],
-        "embeddings.LayerNorm.bias": t["emb.ln.b"],
-    }
-    layers = model.header.layers
-    for layer in range(layers):
-        prefix = f"encoder.layer.{layer}."
-        for short, (long,) in LINEARS.items():
-            out[prefix + long + ".weight"] = t[f"l{layer}.{short}.w"].reshape(
-                linear_shape(short, hidden, ff)
-            )
-            out[prefix + long + ".bias"] = t[f"l{layer}.{short}.b"]
-        for short, long in NORMS.items():
-            out[prefix + long + ".weight"] = t[f"l{layer}.{short}.w"]
-            out[prefix + long + ".bias"] = t[f"l{layer}.{short}.b"]
-    return out
-
-
 def export_tensors(st_model: Any, model: E5File) -> E5File:
     """The file with the trained weights put back (word embeddings as they were)."""
     import torch
 
     bert = st_model[0].bert
-    hidden = model.header.hidden
-    ff = model.header.ff
-    names = {v: k for k, v in flat_names(model, hidden, ff).items()}
+    names = {v: k for k, v in flat_names(model).items()}
     trained = E5File(model.header, model.tokenizer, dict(model.tensors), dict(model.dtypes),
                      dict(model.raw))  # fmt: skip
     with torch.no_grad():
@@ -227,7 +201,7 @@ def export_tensors(st_model: Any, model: E5File) -> E5File:
     return trained
 
 
-def flat_names(model: E5File, hidden: int, ff: int) -> dict[str, str]:
+def flat_names(model: E5File) -> dict[str, str]:
     """File tensor name → BertModel name."""
     out = {
         "emb.word": "embeddings.word_embeddings.weight",

@@ -52,7 +52,7 @@ class Index:
         sentence_encoder: Encoder | None = None,
     ) -> None:
         from pipeline.paths import default_index
-        from pipeline.store import SQLiteStore
+        from pipeline.store import open_store
 
         self.index_dir = Path(index_dir or default_index())
         self.manifest = read_manifest(self.index_dir)
@@ -65,7 +65,7 @@ class Index:
         self.reranker = reranker or self.trained_reranker()
         self._retrievers: dict[str, Retriever] = {}
         try:
-            self.store: PassageStore = SQLiteStore(self.files.store)
+            self.store: PassageStore = open_store(str(self.files.store))
             for name in self.settings.retrievers:  # opened now, so damage shows at once
                 self.retriever(name)
         except UnusableIndexError:
