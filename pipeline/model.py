@@ -251,6 +251,18 @@ class Hit:
 
 
 @dataclass(frozen=True, slots=True)
+class Supersession:
+    """A report's statement of a rule that the current statute text in the corpus states
+    differently (another amount in G, age limit, duration, number of days or hours)."""
+
+    by: str  # passage id of the statute passage that states the rule now
+    current: str  # the statute's sentence, verbatim from that passage
+    since: str | None  # ISO date the § was last amended in force, where the corpus says
+    reason: str  # in Norwegian: what the report says and what the law says now
+    label: str = ""  # how a caseworker names the provision: "sosialtjenesteloven § 35 annet ledd"
+
+
+@dataclass(frozen=True, slots=True)
 class Citation:
     """A quote that supports an answer: verbatim from its passage, with offsets into it."""
 
@@ -268,19 +280,51 @@ class Citation:
     year: int | None = None
     legal_refs: tuple[LegalRef, ...] = ()
     related_law: tuple[str, ...] = ()  # passage ids of the current statute text on the same §
+    superseded: Supersession | None = None  # set when the current law states it differently
+
+
+class QuestionType(StrEnum):
+    """What a question asks for; rule questions are answered from the statutes first."""
+
+    RULE = "rule"  # what the act or regulation says
+    PRACTICE = "practice"  # how offices work with the programme
+    STATISTIC = "statistic"  # a number reported somewhere
+    RESEARCH = "research"  # what a study found
+
+
+RULES_HEADING = "Regelverket"
+REPORTS_HEADING = "Fra rapportene"
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerSection:
+    """One part of an answer: its heading, its text, and the citations (1-based) it quotes."""
+
+    heading: str
+    text: str
+    citations: tuple[int, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class Answer:
-    """An extractive answer with its citations, or an honest abstention with the nearest sources."""
+    """An extractive answer with its citations, or an honest abstention with the nearest sources.
+
+    `text` is every section's text in order; `sections` keeps them apart ("Regelverket" first,
+    then "Fra rapportene") with the numbers of the citations each one quotes.
+    """
 
     question: str
     text: str
     abstained: bool
-    confidence: float
+    confidence: float  # probability that the sources answer the question (calibrated)
     citations: tuple[Citation, ...]
     sources: tuple[Hit, ...]
     reason: str = ""  # why it abstained, in the interface's language
+    question_type: QuestionType = QuestionType.RULE
+    language: str = "nb"  # nb, nn or en: the language the question is written in
+    provisions: tuple[str, ...] = ()  # provision keys the question is about ("sotjl § 35")
+    sections: tuple[AnswerSection, ...] = ()
+    note: str = ""  # e.g. that the sources are in Norwegian when the question is not
 
 
 @dataclass(frozen=True, slots=True)

@@ -183,6 +183,7 @@ def citation_to_dict(citation: Citation, passage_text: str) -> dict[str, Any]:
         "score": citation.score,
         "legal_refs": [r.key for r in citation.legal_refs],
         "related_law": list(citation.related_law),
+        "superseded": to_jsonable(citation.superseded),
     }
 
 
@@ -193,6 +194,11 @@ def answer_to_dict(answer: Answer, index: Index) -> dict[str, Any]:
         "abstained": answer.abstained,
         "reason": answer.reason,
         "confidence": answer.confidence,
+        "question_type": answer.question_type.value,
+        "language": answer.language,
+        "provisions": list(answer.provisions),
+        "note": answer.note,
+        "sections": [to_jsonable(section) for section in answer.sections],
         "citations": [
             citation_to_dict(c, index.passage(c.passage_id).text) for c in answer.citations
         ],
