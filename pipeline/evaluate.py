@@ -9,13 +9,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline.model import THEME_THRESHOLD as THRESHOLD
-from pipeline.model import THEMES
+from pipeline.model import THEMES, Answer, Kind
 from pipeline.themes import LabelledExample, label_matrix
 
 if TYPE_CHECKING:
     from pipeline.embed import Encoder
     from pipeline.model import Passage
     from pipeline.search import Index
+    from pipeline.supersede import StatuteText
     from pipeline.themes import ThemeClassifier
 
 METRICS_FILE = "metrics.json"
@@ -315,3 +316,160 @@ def training_questions(index: Index, split: str) -> list[EvalQuestion]:
         for q in load_training(index.passages)
         if q.split == split
     ]  # fmt: skip
+
+
+# Answers ------------------------------------------------------------------------------------
+
+RELIABILITY_BINS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0001)
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerScores:
+    """How good the answers are on one question set (`kvp eval answers`)."""
+
+    questions: int
+    answerable: int
+    supported: float | None  # answered answerable questions whose citations hold a support
+    rule_questions: int  # answerable questions a statute passage supports
+    governing: float | None  # rule questions answered that cite the governing §
+    abstention: float | None  # unanswerable questions abstained on
+    false_abstention: float | None  # answerable questions abstained on
+    needs_current_rule: int  # questions whose supporting report quote the law now contradicts
+    flagged: float | None  # ... whose answer marks it superseded or quotes the current §
+    non_verbatim: int  # quotes that are not exactly their passage's text (must be 0)
+    latency_p50: float  # seconds per `ask`
+    reliability: tuple[tuple[str, int, float], ...]  # (confidence bin, questions, answerable)
+
+
+def governing_provisions(index: Index, question: EvalQuestion) -> set[str]:
+    """The §§ whose statute text holds a supporting quote of the question."""
+    from pipeline.legal import provision_of
+
+    texts = {doc_id: index.document(doc_id).text for doc_id, _ in question.quotes}
+    keys = set()
+    for doc_id, start, end in quote_spans(question, texts):
+        for passage in index.store.passages_of_document(doc_id):
+            held = provision_of(passage)
+            if held and passage.char_start < end and start < passage.char_end:
+                keys.add(held[0])
+    return keys
+
+
+def citation_spans(index: Index, answer: Answer) -> list[tuple[str, int, int]]:
+    spans = []
+    for c in answer.citations:
+        passage = index.passage(c.passage_id)
+        spans.append(
+            (c.doc_id, passage.char_start + c.quote_start, passage.char_start + c.quote_end)
+        )
+    return spans
+
+
+def overlaps(a: Sequence[tuple[str, int, int]], b: Sequence[tuple[str, int, int]]) -> bool:
+    return any(x[0] == y[0] and x[1] < y[2] and y[1] < x[2] for x in a for y in b)
+
+
+def current_rules_needed(
+    index: Index, question: EvalQuestion, statutes: Sequence[StatuteText]
+) -> set[str]:
+    """The §§ whose current text contradicts a supporting report quote of the question: an
+    answer must then mark the quote superseded or quote the § itself."""
+    from pipeline.legal import provision_of
+    from pipeline.supersede import supersession
+
+    keys = set()
+    for doc_id, quote in question.quotes:
+        document = index.documents.get(doc_id)
+        if document is None or document.source.kind in (Kind.LAW, Kind.REGULATION):
+            continue
+        found = supersession(quote, statutes)
+        held = provision_of(index.passage(found.by)) if found else None
+        if held:
+            keys.add(held[0])
+    return keys
+
+
+def evaluate_answers(
+    index: Index, questions: Sequence[EvalQuestion], ask: Callable[[str], Answer]
+) -> AnswerScores:
+    """Ask every question once and score the answers against the supporting quotes."""
+    import statistics
+    import time
+
+    from pipeline.answer import statute_texts
+
+    answerable = [q for q in questions if q.answerable]
+    rows = []
+    for q in questions:
+        started = time.perf_counter()
+        answer = ask(q.question)
+        rows.append((q, answer, time.perf_counter() - started))
+    texts = {doc_id: d.text for doc_id, d in index.documents.items()}
+    answered = [(q, a) for q, a, _ in rows if q.answerable and not a.abstained]
+    supported = [overlaps(citation_spans(index, a), quote_spans(q, texts)) for q, a in answered]
+    governing = {q.qid: governing_provisions(index, q) for q in answerable}
+    rule_answers = [(q, a) for q, a in answered if governing[q.qid]]
+    cites_governing = [
+        governing[q.qid] & answer_provisions(index, a) != set() for q, a in rule_answers
+    ]
+    statutes = statute_texts(index)  # every statute passage, as answers check against
+    needed = {q.qid: current_rules_needed(index, q, statutes) for q in answerable}
+    needing = [(q, a) for q, a, _ in rows if q.answerable and needed[q.qid]]
+    flagged = [
+        not a.abstained
+        and (
+            any(c.superseded for c in a.citations)
+            or bool(needed[q.qid] & answer_provisions(index, a))
+        )
+        for q, a in needing
+    ]
+    non_verbatim = sum(
+        index.passage(c.passage_id).text[c.quote_start : c.quote_end] != c.quote
+        for _, a, _ in rows
+        for c in a.citations
+    )
+    abstention, false_abstention = evaluate_abstention(
+        questions, {q.question: a.abstained for q, a, _ in rows}.__getitem__
+    )
+    return AnswerScores(
+        questions=len(questions),
+        answerable=len(answerable),
+        supported=share(supported),
+        rule_questions=sum(1 for q in answerable if governing[q.qid]),
+        governing=share(cites_governing),
+        abstention=abstention,
+        false_abstention=false_abstention,
+        needs_current_rule=len(needing),
+        flagged=share(flagged),
+        non_verbatim=non_verbatim,
+        latency_p50=round(statistics.median(t for _, _, t in rows), 3) if rows else 0.0,
+        reliability=reliability([(a.confidence, q.answerable) for q, a, _ in rows]),
+    )
+
+
+def answer_provisions(index: Index, answer: Answer) -> set[str]:
+    from pipeline.legal import provision_of
+
+    keys = set()
+    for c in answer.citations:
+        held = provision_of(index.passage(c.passage_id))
+        if held:
+            keys.add(held[0])
+    return keys
+
+
+def share(flags: Sequence[bool]) -> float | None:
+    return round(sum(flags) / len(flags), 3) if flags else None
+
+
+def reliability(pairs: Sequence[tuple[float, bool]]) -> tuple[tuple[str, int, float], ...]:
+    """Per confidence bin: how many questions fell in it and the share that were answerable
+    (a calibrated confidence has the two agree)."""
+    from itertools import pairwise
+
+    rows = []
+    for low, high in pairwise(RELIABILITY_BINS):
+        inside = [answerable for confidence, answerable in pairs if low <= confidence < high]
+        label = f"{low:.1f}–{min(high, 1.0):.1f}"
+        rows.append((label, len(inside), round(sum(inside) / len(inside), 3) if inside else 0.0))
+    return tuple(rows)

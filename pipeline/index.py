@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from pipeline.embed import Encoder
     from pipeline.themes import ThemeClassifier
 
-INDEX_FORMAT = 3  # bump when the store layout or the passage rules change
+INDEX_FORMAT = 4  # bump when the store layout or the passage rules change
 PASSAGE_SETTINGS = ("format", "pipeline", "terms", "segment")  # what decides the passages
 
 Progress = Callable[[str, int, int], None]  # stage, done, total

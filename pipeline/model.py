@@ -281,6 +281,7 @@ class Citation:
     legal_refs: tuple[LegalRef, ...] = ()
     related_law: tuple[str, ...] = ()  # passage ids of the current statute text on the same §
     superseded: Supersession | None = None  # set when the current law states it differently
+    in_force: str | None = None  # statute text: ISO date its § was last amended in force
 
 
 class QuestionType(StrEnum):

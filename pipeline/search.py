@@ -28,6 +28,9 @@ from pipeline.retrievers import BM25Retriever, Ranking, Retriever, load_retrieve
 from pipeline.settings import AnswerSettings, SearchSettings, Settings
 
 if TYPE_CHECKING:
+    import numpy as np
+
+    from pipeline.answer_models import AnswerModels
     from pipeline.embed import Encoder
     from pipeline.rerank import Reranker
     from pipeline.store import PassageStore
@@ -49,7 +52,6 @@ class Index:
         settings: SearchSettings | None = None,
         answer_settings: AnswerSettings | None = None,
         reranker: Reranker | None = None,
-        sentence_encoder: Encoder | None = None,
     ) -> None:
         from pipeline.paths import default_index
         from pipeline.store import open_store
@@ -61,9 +63,10 @@ class Index:
         self.settings = settings or recorded.search
         self.answer_settings = answer_settings or recorded.answer
         self._encoder = encoder
-        self._sentence_encoder = sentence_encoder
         self.reranker = reranker or self.trained_reranker()
         self._retrievers: dict[str, Retriever] = {}
+        self._sentence_memo: dict[str, np.ndarray] = {}
+        self._in_force: dict[str, dict[str, str]] = {}
         try:
             self.store: PassageStore = open_store(str(self.files.store))
             for name in self.settings.retrievers:  # opened now, so damage shows at once
@@ -115,24 +118,58 @@ class Index:
 
     @property
     def encoder(self) -> Encoder:
-        from pipeline.embed import encoder_spec, load_encoder
+        from pipeline.embed import RememberedQueries, encoder_spec, load_encoder
 
         if self._encoder is None:
-            self._encoder = load_encoder(encoder_spec(self.manifest["encoder"]))
+            # Search and the answer built on it ask for the same question's vector.
+            self._encoder = RememberedQueries(load_encoder(encoder_spec(self.manifest["encoder"])))
         if self._encoder.name != self.manifest["encoder"]:
             raise UnusableIndexError.other_encoder(self.manifest["encoder"], self._encoder.name)
         return self._encoder
 
-    @property
-    def sentence_encoder(self) -> Encoder:
-        """The encoder answers score sentences with (`AnswerSettings.sentence_encoder`)."""
-        from pipeline.embed import encoder_spec, load_encoder
+    def sentence_vectors(self, texts: list[str]) -> np.ndarray:
+        """The encoder's vectors of answer sentences, remembered for this process and cached
+        on disk: the same passages answer many questions."""
+        import numpy as np
 
-        spec = self.answer_settings.sentence_encoder
-        if self._sentence_encoder is None:
-            same = encoder_spec(self.manifest["encoder"]) == spec
-            self._sentence_encoder = self.encoder if same else load_encoder(spec)
-        return self._sentence_encoder
+        encoder = self.encoder
+        memo = self._sentence_memo
+        missing = list(dict.fromkeys(t for t in texts if t not in memo))
+        if missing:
+            memo.update(zip(missing, cached_vectors(encoder, missing), strict=True))
+        if not texts:
+            return np.zeros((0, encoder.dim), dtype=np.float32)
+        return np.vstack([memo[t] for t in texts])
+
+    @cached_property
+    def answer_models(self) -> AnswerModels:
+        """The question, sentence relevance and abstention models (`kvp train-answers`)."""
+        from pipeline.answer_models import AnswerModels
+
+        return AnswerModels.load()
+
+    @cached_property
+    def statutes(self) -> list[Passage]:
+        """Every passage of the acts and regulations in the index."""
+        kinds = (Kind.LAW, Kind.REGULATION)
+        return [
+            passage
+            for doc_id, document in self.documents.items()
+            if document.source.kind in kinds
+            for passage in self.store.passages_of_document(doc_id)
+        ]
+
+    def in_force(self, passage: Passage) -> str | None:
+        """The date the latest amendment of a statute passage's § came into force, if noted."""
+        from pipeline.legal import provision_of
+        from pipeline.statutes import in_force_dates
+
+        held = provision_of(passage)
+        if held is None:
+            return None
+        if passage.doc_id not in self._in_force:
+            self._in_force[passage.doc_id] = in_force_dates(self.document(passage.doc_id))
+        return self._in_force[passage.doc_id].get(held[0])
 
     def retriever(self, name: str) -> Retriever:
         if name not in self._retrievers:
@@ -232,6 +269,18 @@ class Index:
         )
         together = [*fixed, *(replace(h, score=round(s, 6)) for s, h in scored), *hits[depth:]]
         return [replace(h, rank=rank) for rank, h in enumerate(together, start=1)]
+
+
+def cached_vectors(encoder: Encoder, texts: list[str]) -> np.ndarray:
+    """Vectors through the on-disk embedding cache (one connection per call, so web
+    threads can share it); sentences embedded once are never embedded again."""
+    from pipeline.embed import EmbeddingCache
+
+    cache = EmbeddingCache()
+    try:
+        return cache.encode_passages(encoder, texts)
+    finally:
+        cache.close()
 
 
 def check_query(query: str, max_chars: int = SearchSettings().max_query_chars) -> str:

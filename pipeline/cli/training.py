@@ -1,4 +1,4 @@
-"""kvp train-encoder and train-reranker: the retrieval models trained on the training data."""
+"""kvp train-encoder, train-reranker and train-answers: the models trained on the training data."""
 
 from __future__ import annotations
 
@@ -69,3 +69,41 @@ def train_reranker_command(
         raise fail(str(err)) from err
     rows, questions_used = reranker.meta["rows"], reranker.meta["train_questions"]
     typer.echo(f"trained reranker on {rows} candidates of {questions_used} questions")
+
+
+@app.command("train-answers")
+def train_answers_command(
+    out: OutOption = None,
+    data: DataOption = None,
+    index: IndexOption = None,
+) -> None:
+    """Train question understanding, sentence relevance and abstention on the training data."""
+    from pipeline.answer_models import (
+        answer_models_dir,
+        split_metrics,
+        train_answer_models,
+        write_card,
+    )
+    from pipeline.search import load_index
+    from pipeline.training import load_training
+
+    try:
+        loaded = load_index(index_dir(index))
+        questions = load_training(loaded.passages, data)
+        models, scored = train_answer_models(loaded, questions, report=typer.echo)
+        folder = out or answer_models_dir()
+        models.save(folder)
+        metrics = {
+            split: split_metrics(models, [g for g in scored if g.question.split == split])
+            for split in ("dev", "test", "heldout")
+        }
+        write_card(folder, models, metrics)
+    except PipelineError as err:
+        raise fail(str(err)) from err
+    calibration = models.meta["calibration"]
+    for split, m in metrics.items():
+        typer.echo(f"{split}: {m}")
+    typer.echo(
+        f"trained answer models on {models.meta['train_questions']} questions; abstains below "
+        f"{calibration['abstain_below']:.3f}, quotes sentences above {calibration['keep_above']}"
+    )

@@ -1,7 +1,7 @@
 """The JSON API under /api: each route validates its input and calls the library once.
 
 Errors are raised, never formatted here: `pipeline.web.app` turns them into
-``{"error": "<message>"}`` with the status from `pipeline.web.errors.STATUSES`.
+``{"error": "<message in Norwegian>"}`` with the status from `pipeline.web.errors.STATUSES`.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorOut, "description": description}
     for status, description in (
         (400, "The request cannot be answered as given (unknown theme, kind or reference)."),
-        (404, "No passage or document has this id."),
+        (404, "No passage or document has this id, or no passage holds or cites the §."),
         (422, "The request is malformed (empty or too long question, k out of range)."),
         (503, "No index is loaded: run `kvp build`."),
     )
@@ -75,10 +75,11 @@ def ask(body: AskRequest, res: Shared) -> dict[str, Any]:
     """Answer a question with cited quotes, or abstain (`abstained`) with the nearest sources."""
     from pipeline.answer import ask as answer_question
     from pipeline.model import Filters
+    from pipeline.search import check_filters
     from pipeline.serialize import answer_to_dict
 
     index = res.index
-    filters = Filters(tuple(body.kinds), body.theme, body.years)
+    filters = check_filters(Filters(tuple(body.kinds), body.theme, body.years))
     return answer_to_dict(answer_question(index, body.question, filters=filters), index)
 
 
@@ -156,16 +157,16 @@ def document(doc_id: str, res: Shared) -> dict[str, Any]:
 
 @router.get("/refs", response_model=RefsOut, dependencies=[QUICK])
 def refs(params: Annotated[RefParams, Query()], res: Shared) -> dict[str, Any]:
-    """The § itself (statute text first) and every passage in the corpus that refers to it."""
+    """The § itself (statute text first) and every passage in the corpus that refers to it;
+    404 when the corpus neither holds the § nor cites it."""
     from pipeline.legal import parse_ref
     from pipeline.serialize import ref_row
 
     ref = parse_ref(params.ref)
     index = res.index
-    holding = {p.passage_id for p in index.provision(ref)}
-    rows = [
-        ref_row(p, index.source_of(p), statute=p.passage_id in holding) for p in index.citing(ref)
-    ]
+    holding, citing = res.provision(ref)
+    rows = [ref_row(p, index.source_of(p), statute=True) for p in holding]
+    rows += [ref_row(p, index.source_of(p), statute=False) for p in citing]
     return {"ref": ref.key, "passages": rows}
 
 

@@ -3,7 +3,8 @@
     kvp serve --index indexes/default        # http://127.0.0.1:8000
 
 Errors are handled here, in one place: `pipeline.web.errors.STATUSES` maps each error class
-to its status; API paths get ``{"error": "<message>"}``, pages an error page in Norwegian.
+to its status and `pipeline.web.errors.message_for` gives its message in Norwegian; API paths
+get ``{"error": "<message>"}``, pages an error page.
 """
 
 from __future__ import annotations
@@ -26,7 +27,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pipeline.errors import PipelineError
 from pipeline.web import render
-from pipeline.web.errors import status_for, validation_message
+from pipeline.web.errors import (
+    message_for,
+    route_message,
+    status_for,
+    validation_message,
+)
 from pipeline.web.state import Resources
 
 if TYPE_CHECKING:
@@ -64,6 +70,7 @@ def make_templates() -> Jinja2Templates:
         ref_url=render.ref_url,
         decimal=render.decimal,
         percent=render.percent,
+        probability=render.probability,
         themes_meta=render.THEME_LABELS,
     )
     return Jinja2Templates(env=env)
@@ -103,8 +110,9 @@ def create_app(
         description=(
             "Search, answers with citations, legal references and themes over Norwegian "
             "policy texts on kvalifiseringsprogrammet (KVP). Errors are "
-            '`{"error": "<message>"}`: 400 for a request the library cannot answer as given, '
-            "404 for an unknown id, 422 for malformed input, 503 when no index is loaded."
+            '`{"error": "<message>"}`, the message in Norwegian and saying what to do: 400 '
+            "for a request the library cannot answer as given, 404 for an unknown id or §, "
+            "422 for malformed input, 503 when no index is loaded."
         ),
         lifespan=lifespan,
     )
@@ -147,7 +155,7 @@ def wants_json(request: Request) -> bool:
     return request.url.path.startswith(("/api/", "/openapi")) or request.url.path == "/api"
 
 
-def error_response(request: Request, status: int, message: str) -> Response:
+def error_response(request: Request, status: int, message: str, heading: str = "") -> Response:
     if wants_json(request):
         return JSONResponse({"error": message}, status_code=status)
     templates: Jinja2Templates = request.app.state.templates
@@ -156,7 +164,7 @@ def error_response(request: Request, status: int, message: str) -> Response:
         "error.html",
         {
             "status": status,
-            "heading": PAGE_MESSAGES.get(status, "Noe gikk galt"),
+            "heading": heading or PAGE_MESSAGES.get(status, "Noe gikk galt"),
             "message": message,
         },
         status_code=status,
@@ -165,7 +173,11 @@ def error_response(request: Request, status: int, message: str) -> Response:
 
 def install_error_handlers(app: FastAPI) -> None:
     async def pipeline_error(request: Request, exc: Exception) -> Response:
-        return error_response(request, status_for(exc), str(exc))
+        message = message_for(exc)
+        if message != str(exc):
+            log.info("%s on %s: %s", type(exc).__name__, request.url.path, exc)
+        heading = getattr(exc, "heading", "")
+        return error_response(request, status_for(exc), message, heading)
 
     async def invalid_request(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
@@ -173,14 +185,17 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
-        message = str(exc.detail)
-        if exc.status_code == 404:
-            message = f"nothing at {request.url.path}."
-        return error_response(request, exc.status_code, message)
+        allowed = (exc.headers or {}).get("Allow", "")
+        message = route_message(exc.status_code, request.url.path, request.method,
+                                api=wants_json(request), allowed=allowed)  # fmt: skip
+        response = error_response(request, exc.status_code, message)
+        if allowed:
+            response.headers["Allow"] = allowed
+        return response
 
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error on %s", request.url.path, exc_info=exc)
-        return error_response(request, 500, "an unexpected error occurred; see the server log.")
+        return error_response(request, 500, message_for(exc))
 
     app.add_exception_handler(PipelineError, pipeline_error)
     app.add_exception_handler(RequestValidationError, invalid_request)

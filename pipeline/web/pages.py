@@ -1,28 +1,34 @@
 """The pages: Spør (/), Dokument, Paragraf, Temaer and Dokumenter, rendered on the server.
 
-Each route calls the same library functions as the API and hands plain view records to a
-template; document text reaches the templates only as escaped markup from
-`pipeline.web.render`.
+Each route calls the same library functions as the API and hands view records
+(`pipeline.web.views`) to a template; document text reaches the templates only as escaped
+markup from `pipeline.web.render`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
-from markupsafe import Markup, escape
+from markupsafe import escape
 
-from pipeline.answer import statute_label
-from pipeline.errors import NotFoundError, PipelineError
-from pipeline.model import Citation, Hit, LegalRef, Passage
+from pipeline.errors import PipelineError
+from pipeline.model import LegalRef
 from pipeline.web import render
-from pipeline.web.errors import status_for
+from pipeline.web.errors import (
+    WebError,
+    WebInvalidError,
+    WebNotFoundError,
+    message_for,
+    status_for,
+)
 from pipeline.web.lanes import QUICK, SLOW
 from pipeline.web.schemas import MAX_QUESTION_CHARS
-from pipeline.web.state import Loaded, Resources
+from pipeline.web.state import Resources
+from pipeline.web.views import answer_context, linkable, passage_view
 
 router = APIRouter(include_in_schema=False)
 THEMES_PAGE_SIZE = 20
@@ -44,78 +50,19 @@ def page(request: Request, name: str, context: dict[str, Any], status: int = 200
     return response
 
 
-def linkable(loaded: Loaded) -> render.LinkTarget:
-    """References that can link to a § page: a § of an act whose text is in the corpus."""
-    from pipeline.legal import ACT_DOC_IDS
-
-    present = {act for act, doc_id in ACT_DOC_IDS.items() if doc_id in loaded.index.documents}
-    return lambda ref: bool(ref.section) and ref.act in present
-
-
-# View records --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class SourceView:
-    """One source card: where a passage comes from, an excerpt, and links."""
-
-    number: int
-    passage_id: str
-    title: str
-    kind: str
-    year: int | None
-    where: str
-    section: str
-    page: int | None
-    url: str
-    excerpt: Markup
-    citation: str = ""
-    related: tuple[tuple[str, str], ...] = ()  # (label, url) of the current statute text
-
-
-def citation_view(loaded: Loaded, number: int, citation: Citation) -> SourceView:
-    """The card of the cited passage, with the quote marked, a citation text and the law."""
-    index = loaded.index
-    passage = index.passage(citation.passage_id)
-    related = []
-    for pid in citation.related_law:
-        statute = index.passage(pid)
-        related.append((statute_label(index, pid), render.document_url(statute.doc_id, pid)))
-    excerpt = render.quote_excerpt(passage.text, citation.quote_start, citation.quote_end)
-    text = render.citation_text(citation.title, citation.year, citation.section,
-                                citation.locator, citation.page, citation.quote)  # fmt: skip
-    card = passage_view(loaded, number, passage, excerpt)
-    return replace(card, citation=text, related=tuple(related))
-
-
-def passage_view(loaded: Loaded, number: int, passage: Passage, excerpt: Markup) -> SourceView:
-    source = loaded.index.source_of(passage)
-    return SourceView(
-        number,
-        passage.passage_id,
-        source.title,
-        source.kind.value,
-        source.year,
-        render.where(passage.section, passage.locator),
-        " › ".join(passage.section[1:]),
-        passage.page_start,
-        render.document_url(passage.doc_id, passage.passage_id),
-        excerpt,
-    )
-
-
-def hit_view(loaded: Loaded, number: int, hit: Hit) -> SourceView:
-    return passage_view(loaded, number, hit.passage, escape(render.preview(hit.passage.text)))
-
-
-def answer_markup(citations: tuple[Citation, ...]) -> Markup:
-    """The answer: each quoted sentence followed by a link to its source card."""
-    return Markup(" ").join(
-        Markup('{} <a class="cite-link" href="#kilde-{}" aria-label="Kilde {}">[{}]</a>').format(
-            c.quote, n, n, n
+def check_question(q: str) -> str:
+    if not q.strip():
+        raise WebInvalidError(
+            "Feltet er tomt. Skriv med vanlige ord hva du lurer på, for eksempel «Hvor lenge "
+            "kan programmet vare?», og trykk Spør.",
+            heading="Skriv et spørsmål",
         )
-        for n, c in enumerate(citations, start=1)
-    )
+    if len(q) > MAX_QUESTION_CHARS:
+        raise WebInvalidError(
+            f"Spørsmålet er {len(q)} tegn langt. Kort det ned til {MAX_QUESTION_CHARS} tegn.",
+            heading="Spørsmålet er for langt",
+        )
+    return q
 
 
 def year_range(low: str, high: str, years: list[int]) -> tuple[int, int] | None:
@@ -125,9 +72,16 @@ def year_range(low: str, high: str, years: list[int]) -> tuple[int, int] | None:
         first = int(low) if low else min(years, default=0)
         last = int(high) if high else max(years, default=9999)
     except ValueError as err:
-        raise PipelineError("årstall må skrives med fire sifre, for eksempel 2021.") from err
+        raise WebError(
+            f"Årstallet «{low if not low.isdigit() else high}» kan ikke brukes. Skriv årstall "
+            "med fire sifre, for eksempel 2021, eller velg «Alle».",
+            heading="Årstallet kan ikke brukes",
+        ) from err
     if first > last:
-        raise PipelineError(f"«fra år» ({first}) kan ikke være etter «til år» ({last}).")
+        raise WebError(
+            f"«Fra år» ({first}) er etter «til år» ({last}). Bytt om årene, eller velg «Alle».",
+            heading="Årene står i feil rekkefølge",
+        )
     return first, last
 
 
@@ -138,19 +92,23 @@ def year_range(low: str, high: str, years: list[int]) -> tuple[int, int] | None:
 def ask_page(
     request: Request,
     res: Shared,
-    q: str = "",
+    q: str | None = None,
     type: str = "",
     tema: str = "",
     fra: str = "",
     til: str = "",
 ) -> HTMLResponse:
-    """Spør: one question, an answer with highlighted quotes, and its sources."""
+    """Spør: one question, an answer with highlighted quotes, and its sources.
+
+    Without `q` it is the empty form; a `q` that is blank was submitted, and is told so.
+    """
     from pipeline.answer import ask
     from pipeline.model import Filters
+    from pipeline.search import check_filters
 
     loaded = res.loaded
     context: dict[str, Any] = {
-        "q": q,
+        "q": q or "",
         "type": type,
         "tema": tema,
         "fra": fra,
@@ -162,28 +120,18 @@ def ask_page(
         "error": None,
     }
     status = 200
-    if q.strip():
+    if q is not None:
         try:
-            if len(q) > MAX_QUESTION_CHARS:
-                raise PipelineError(
-                    f"spørsmålet er {len(q)} tegn langt; kort det ned til {MAX_QUESTION_CHARS}."
-                )
-            filters = Filters(
-                (type,) if type else (), tema or None, year_range(fra, til, loaded.years)
+            check_question(q)
+            kinds = (type,) if type else ()
+            filters = check_filters(
+                Filters(kinds, tema or None, year_range(fra, til, loaded.years))
             )
-            answer = ask(loaded.index, q, filters=filters)
+            context.update(answer_context(loaded, ask(loaded.index, q, filters=filters)))
         except PipelineError as err:
-            status = 422 if len(q) > MAX_QUESTION_CHARS else status_for(err)
-            context["error"] = str(err)
-        else:
-            cited = {c.passage_id for c in answer.citations}
-            others = [h for h in answer.sources if h.passage.passage_id not in cited]
-            context["answer"] = answer
-            context["answer_html"] = answer_markup(answer.citations)
-            context["citations"] = [
-                citation_view(loaded, n, c) for n, c in enumerate(answer.citations, start=1)
-            ]
-            context["sources"] = [hit_view(loaded, n, h) for n, h in enumerate(others, start=1)]
+            status = status_for(err)
+            context["error"] = message_for(err)
+            context["error_heading"] = getattr(err, "heading", "") or "Søket kunne ikke utføres"
     return page(request, "ask.html", context, status)
 
 
@@ -198,7 +146,10 @@ def document_page(
     if passasje:
         current = res.passage(passasje)
         if current.doc_id != doc_id:
-            raise NotFoundError(f"passage '{passasje}' is not in document '{doc_id}'.")
+            raise WebNotFoundError(
+                f"Passasjen «{passasje}» står ikke i dokumentet «{doc_id}». Åpne dokumentet "
+                f"uten passasje, eller følg lenken fra kildekortet på nytt."
+            )
     passages = loaded.by_doc.get(doc_id, [])
     blocks = render.document_blocks(
         document, passages, current.passage_id if current else None, linkable(loaded)
@@ -226,12 +177,14 @@ def paragraph_page(request: Request, res: Shared, ref: str = "") -> HTMLResponse
     try:
         parsed: LegalRef = parse_ref(ref)
     except PipelineError as err:
-        context["error"] = str(err)
+        context["error"] = message_for(err)
         return page(request, "paragraph.html", context, status_for(err))
     links = linkable(loaded)
-    holding = loaded.index.provision(parsed)
-    held = {p.passage_id for p in holding}
-    citing = [p for p in loaded.index.citing(parsed) if p.passage_id not in held]
+    try:
+        holding, citing = res.provision(parsed)
+    except WebNotFoundError as err:
+        context["error"] = message_for(err)
+        return page(request, "paragraph.html", context, status_for(err))
     context.update(
         parsed=parsed,
         act_title=ACTS[parsed.act].title if parsed.act in ACTS else parsed.act,
@@ -315,13 +268,16 @@ def themes_page(
             ),
             key=lambda p: -dict(p.themes)[theme],
         )
+        pages = max(1, -(-len(chosen) // THEMES_PAGE_SIZE))
+        if side > pages:
+            raise page_missing(side, pages, render.THEME_LABELS[theme])
         start = (side - 1) * THEMES_PAGE_SIZE
         shown = chosen[start : start + THEMES_PAGE_SIZE]
         terms = res.with_classifier(lambda c: [c.explain_terms(p.text, [theme]) for p in shown])
         context.update(
             found=len(chosen),
             side=side,
-            pages=max(1, -(-len(chosen) // THEMES_PAGE_SIZE)),
+            pages=pages,
             selected=[
                 (
                     passage_view(loaded, start + n, p, escape(render.preview(p.text, 500))),
@@ -333,6 +289,15 @@ def themes_page(
             document_title=res.document(dokument).source.title if dokument else "",
         )
     return page(request, "themes.html", context)
+
+
+def page_missing(side: int, pages: int, theme: str) -> WebNotFoundError:
+    choose = "Gå til side 1" if pages == 1 else f"Velg en side fra 1 til {pages}"
+    count = "én side" if pages == 1 else f"{pages} sider"
+    return WebNotFoundError(
+        f"Side {side} finnes ikke: passasjene om {theme.lower()} får plass på {count}. {choose}.",
+        heading="Fant ikke siden",
+    )
 
 
 @router.get("/dokumenter", response_class=HTMLResponse, dependencies=[QUICK])

@@ -7,13 +7,25 @@ passes document text through unescaped.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from urllib.parse import quote, urlencode
 
 from markupsafe import Markup, escape
 
-from pipeline.model import Block, Document, LegalRef, Passage, Role
+from pipeline.model import (
+    RULES_HEADING,
+    AnswerSection,
+    Block,
+    Citation,
+    Document,
+    LegalRef,
+    Passage,
+    Role,
+)
+from pipeline.serialize import QUESTION_TYPE_LABELS as QUESTION_TYPE_LABELS  # one table
 
 KIND_LABELS = {
     "law": "Lov",
@@ -39,6 +51,8 @@ THEME_DESCRIPTIONS = {
     "funding": "Penger: finansiering, budsjetter, kostnader, insentiver og stønadens nivå "
     "og regler.",
 }
+MONTHS = ("januar", "februar", "mars", "april", "mai", "juni", "juli", "august",
+          "september", "oktober", "november", "desember")  # fmt: skip
 CONTEXT_CHARS = 280  # shown on each side of a quote in an excerpt
 
 
@@ -101,8 +115,31 @@ def decimal(value: float, digits: int = 2) -> str:
     return f"{value:.{digits}f}".replace(".", ",")
 
 
-def percent(share: float) -> str:
-    return f"{share * 100:.0f} %"
+def percent(share: float, digits: int = 0) -> str:
+    """0.8234 → "82 %"; with `digits`, a decimal comma: "82,3 %"."""
+    return f"{decimal(share * 100, digits)} %"
+
+
+def probability(value: float) -> str:
+    """A calibrated probability as a whole percentage that never rounds to certainty:
+    0.996 → "over 99 %", 0.003 → "under 1 %"."""
+    shown = percent(value)
+    if shown == "100 %" and value < 1:
+        return "over 99 %"
+    if shown == "0 %" and value > 0:
+        return "under 1 %"
+    return shown
+
+
+def norwegian_date(iso: str | None) -> str:
+    """ "2024-07-01" → "1. juli 2024"; a value that is not an ISO date is shown as it is."""
+    if not iso:
+        return ""
+    try:
+        day = date.fromisoformat(iso)
+    except ValueError:
+        return iso
+    return f"{day.day}. {MONTHS[day.month - 1]} {day.year}"
 
 
 def where(section: Sequence[str], locator: str) -> str:
@@ -125,6 +162,48 @@ def citation_text(
     if year is not None:
         parts.append(str(year))
     return ", ".join(p for p in parts if p) + f": «{quote_text}»"
+
+
+# Answers ---------------------------------------------------------------------------------
+
+MARKER_RE = re.compile(r"\s*\[(\d+)\](?=\s|$)")  # " [2]" after a sentence of an answer
+
+
+def answer_html(text: str, citations: Sequence[Citation]) -> Markup:
+    """An answer's text (sentences each followed by " [n]") with each marker a link to
+    source card n; a sentence whose source the current law has superseded is marked.
+
+    Only markers that name a citation are links: "[12]" quoted from a report stays text.
+    """
+    pieces: list[Markup] = []
+    pos = 0
+    for match in MARKER_RE.finditer(text):
+        number = int(match.group(1))
+        if not 1 <= number <= len(citations):
+            continue
+        outdated = citations[number - 1].superseded is not None
+        pieces.append(_cited(text[pos : match.start()].strip(), number, outdated=outdated))
+        pos = match.end()
+    if rest := text[pos:].strip():
+        pieces.append(escape(rest.replace("§ ", "§\u00a0")))
+    return Markup(" ").join(pieces)
+
+
+def _cited(sentence: str, number: int, *, outdated: bool) -> Markup:
+    sentence = sentence.replace("§ ", "§\u00a0")  # "§ 35" never breaks across lines
+    link = Markup('<a class="cite-link" href="#kilde-{0}" aria-label="Kilde {0}">[{0}]</a>')
+    if not outdated:
+        return Markup("{} {}").format(sentence, link.format(number))
+    return Markup(
+        '<span class="outdated-quote">{0}</span> {1} <a class="tag outdated" '
+        'href="#kilde-{2}-gjeldende" aria-label="Utdatert: se gjeldende regel under kilde {2}">'
+        "Utdatert</a>"
+    ).format(sentence, link.format(number), number)
+
+
+def ordered_sections(sections: Sequence[AnswerSection]) -> list[AnswerSection]:
+    """The sections with the rules first, the others in the order the answer gives them."""
+    return sorted(sections, key=lambda s: s.heading != RULES_HEADING)
 
 
 # Passages --------------------------------------------------------------------------------

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+from pipeline.model import QuestionType
 
 MAX_QUESTION_CHARS = 2000
 MAX_K = 50
@@ -14,14 +16,23 @@ MAX_CLASSIFY_CHARS = 20_000
 YEAR_RE = re.compile(r"^\s*(\d{4})\s*(?:[-–]\s*(\d{4})\s*)?$")
 
 
-def not_blank(value: str) -> str:
-    if not value.strip():
-        raise ValueError("must not be empty or only spaces")
-    return value
+def not_blank(what: str) -> BeforeValidator:
+    """Refuse an empty or blank text, before the length check, with what to write instead.
+
+    Messages here end a sentence that starts with the field's name (see
+    `pipeline.web.errors.validation_message`): "«question» er tomt; skriv et spørsmål".
+    """
+
+    def check(value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            raise ValueError(f"er tomt; skriv {what}")
+        return value
+
+    return BeforeValidator(check)
 
 
 Question = Annotated[
-    str, Field(min_length=1, max_length=MAX_QUESTION_CHARS), AfterValidator(not_blank)
+    str, Field(min_length=1, max_length=MAX_QUESTION_CHARS), not_blank("et spørsmål")
 ]
 
 
@@ -31,11 +42,13 @@ def parse_years(value: str | None) -> tuple[int, int] | None:
         return None
     match = YEAR_RE.match(value)
     if match is None:
-        raise ValueError(f"year '{value}' must be a year or a range such as 2018-2022")
+        raise ValueError(
+            f"er ikke et år eller et tidsrom («{value}»); skriv for eksempel 2021 eller 2018-2022"
+        )
     low = int(match.group(1))
     high = int(match.group(2) or low)
     if low > high:
-        raise ValueError(f"year range '{value}' runs backwards; write e.g. 2018-2022")
+        raise ValueError(f"går baklengs («{value}»); skriv det første året først, som 2018-2022")
     return low, high
 
 
@@ -60,7 +73,9 @@ class AskRequest(BaseModel):
     @classmethod
     def years_in_order(cls, value: tuple[int, int] | None) -> tuple[int, int] | None:
         if value is not None and value[0] > value[1]:
-            raise ValueError("the first year must not be after the second")
+            raise ValueError(
+                f"går baklengs ({value[0]} er etter {value[1]}); skriv det første året først"
+            )
         return value
 
 
@@ -83,9 +98,7 @@ class TextIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str | int | None = None
-    text: Annotated[
-        str, Field(min_length=1, max_length=MAX_CLASSIFY_CHARS), AfterValidator(not_blank)
-    ]
+    text: Annotated[str, Field(min_length=1, max_length=MAX_CLASSIFY_CHARS), not_blank("en tekst")]
 
 
 class ClassifyRequest(BaseModel):
@@ -104,7 +117,7 @@ class RefParams(BaseModel):
     ref: Annotated[
         str,
         Field(min_length=1, max_length=200, examples=["sotjl § 35"]),
-        AfterValidator(not_blank),
+        not_blank("en paragraf, for eksempel «sotjl § 35»"),
     ]
 
 
@@ -131,20 +144,49 @@ class HitOut(PlaceOut):
     text: str
 
 
+class SupersessionOut(Open):
+    """The current statute text that states a report's rule differently."""
+
+    by: str = Field(description="Passage id of the statute passage stating the rule now.")
+    current: str = Field(description="The statute's sentence, verbatim.")
+    since: str | None = Field(description="ISO date the § was last amended in force, if known.")
+    reason: str = Field(description="What the report says and what the law says now (nb).")
+    label: str = Field("", description='The provision: "sosialtjenesteloven § 35 annet ledd".')
+
+
 class CitationOut(PlaceOut):
     quote: str
     quote_start: int
     quote_end: int
     text: str
+    score: float
+    legal_refs: list[str]
     related_law: list[str]
+    superseded: SupersessionOut | None = Field(
+        None, description="Set when the current law in the corpus states the rule differently."
+    )
+    in_force: str | None = Field(
+        None, description="Statute text: ISO date its § was last amended in force, if known."
+    )
+
+
+class SectionOut(Open):
+    heading: str = Field(description='"Regelverket" (the statutes) or "Fra rapportene".')
+    text: str = Field(description='Its sentences, each followed by " [n]".')
+    citations: list[int] = Field(description="The numbers (1-based) of the citations it quotes.")
 
 
 class AnswerOut(Open):
     question: str
-    answer: str
+    answer: str = Field(description='Every section\'s text in order; sentences end in " [n]".')
     abstained: bool
     reason: str = Field("", description="Why it abstained, in Norwegian; empty otherwise.")
-    confidence: float
+    confidence: float = Field(description="Probability that the sources answer the question.")
+    question_type: QuestionType = Field(description="What the question asks for.")
+    language: str = Field(description="The question's language: nb, nn or en.")
+    provisions: list[str] = Field(description='Provisions the question is about: "sotjl § 35".')
+    note: str = Field("", description="A notice to show above the answer, in Norwegian.")
+    sections: list[SectionOut]
     citations: list[CitationOut]
     sources: list[HitOut]
 

@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from pipeline.embed import encoder_spec
-from pipeline.model import Document, Passage
+from pipeline.model import Document, LegalRef, Passage
 from pipeline.web.encoding import SharedEncoder, WarmUp
+from pipeline.web.errors import WebNotFoundError
 
 if TYPE_CHECKING:
     from pipeline.embed import Encoder
@@ -47,6 +48,25 @@ class Loaded:
         kinds = sorted({s.kind.value for s in sources})
         years = sorted({s.year for s in sources if s.year is not None})
         return cls(index, by_doc, kinds, years)
+
+
+def unknown_provision(index: Index, ref: LegalRef) -> WebNotFoundError:
+    """A § that neither the corpus's statute text holds nor any passage cites."""
+    from pipeline.legal import ACT_DOC_IDS, ACTS
+
+    doc_id = ACT_DOC_IDS.get(ref.act, "")
+    document = index.documents.get(doc_id)
+    act = ACTS.get(ref.act)
+    name = (document.source.short if document else "") or (act.aliases[0] if act else ref.act)
+    where = f"pkt. {ref.point}" if ref.point else f"§ {ref.section}"
+    if document is not None:
+        message = (f"{where} finnes ikke i {name} i korpuset, og ingen kilder viser til den. "
+                   "Sjekk nummeret, eller slå opp en annen paragraf.")  # fmt: skip
+    else:
+        message = (f"Ingen kilder i korpuset viser til {where} i {name}, og teksten til "
+                   f"{name} er ikke med i korpuset. Sjekk nummeret, eller søk med vanlige "
+                   "ord på Spør-siden.")  # fmt: skip
+    return WebNotFoundError(message, heading="Fant ikke paragrafen")
 
 
 class Resources:
@@ -77,14 +97,12 @@ class Resources:
         if self._loaded is None:
             from pipeline.index import read_manifest
             from pipeline.search import Index
-            from pipeline.settings import AnswerSettings
 
             name = read_manifest(self.index_dir)["encoder"]
             encoder = self._given_encoder or self.encoder(name)
-            sentences = self._given_encoder or self.encoder(AnswerSettings().sentence_encoder)
             with self._lock:
                 if self._loaded is None:
-                    index = Index(self.index_dir, encoder=encoder, sentence_encoder=sentences)
+                    index = Index(self.index_dir, encoder=encoder)
                     self._loaded = Loaded.of(index)
         return self._loaded
 
@@ -97,6 +115,17 @@ class Resources:
 
     def passage(self, passage_id: str) -> Passage:
         return self.index.passage(passage_id)
+
+    def provision(self, ref: LegalRef) -> tuple[list[Passage], list[Passage]]:
+        """The passages holding the § and the others citing it; neither raises a 404 that
+        says the § is not in the corpus."""
+        index = self.index
+        holding = index.provision(ref)
+        held = {p.passage_id for p in holding}
+        citing = [p for p in index.citing(ref) if p.passage_id not in held]
+        if not holding and not citing:
+            raise unknown_provision(index, ref)
+        return holding, citing
 
     def with_classifier(self, work: Callable[[ThemeClassifier], T]) -> T:
         """Run `work` with the theme classifier, on the classifier's own thread."""
@@ -133,7 +162,7 @@ class Resources:
         index = self.index
         ask(index, "Hvem kan delta i kvalifiseringsprogrammet?")
         self.with_classifier(lambda c: c.predict(["kvalifiseringsprogram"]))
-        encoder = index.sentence_encoder
+        encoder = index.encoder
         if isinstance(encoder, SharedEncoder):
             thread = threading.Thread(
                 target=self._preload, args=(encoder, index), name="kvp-warm-up", daemon=True
@@ -149,7 +178,7 @@ class Resources:
 
     def warm_up(self) -> WarmUp | None:
         """Progress of the background sentence encoding, when the index is loaded."""
-        encoder = self._loaded.index.sentence_encoder if self._loaded is not None else None
+        encoder = self._loaded.index.encoder if self._loaded is not None else None
         return encoder.warm_up if isinstance(encoder, SharedEncoder) else None
 
     def close(self) -> None:

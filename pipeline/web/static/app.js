@@ -1,7 +1,13 @@
-// "Kopier kilde": copy a formatted citation. The citation is visible text, so without
-// JavaScript it can be selected and copied by hand; the buttons appear only with it.
+// Progressive enhancement only: every page works without JavaScript.
+// - "Kopier kilde": copy a formatted citation. The citation is visible text, so without
+//   JavaScript it can be selected and copied by hand; the buttons appear only with it.
+// - While an answer is fetched (it can take seconds), the button says "Henter svar …" and
+//   cannot be pressed twice; the form and the answer region are aria-busy.
+// - When the page arrives with an answer (or an error), focus moves to its heading, so a
+//   screen reader starts there and keyboard users continue from it.
 "use strict";
-document.addEventListener("DOMContentLoaded", function () {
+
+function enableCopyButtons() {
   document.querySelectorAll("button[data-copy]").forEach(function (button) {
     var source = document.getElementById(button.dataset.copy);
     var status = button.parentElement.querySelector(".copy-status");
@@ -26,4 +32,42 @@ document.addEventListener("DOMContentLoaded", function () {
       }
     });
   });
+}
+
+function showBusyWhileAsking() {
+  var form = document.getElementById("sporsmal");
+  if (!form) { return; }
+  var button = form.querySelector("button[type=submit]");
+  var status = document.getElementById("spor-status");
+  var region = document.getElementById("svar-omrade");
+  var idle = button.textContent;
+  var setBusy = function (busy) {
+    button.disabled = busy;
+    button.textContent = busy ? form.dataset.busy : idle;
+    [form, region].forEach(function (element) {
+      if (!element) { return; }
+      if (busy) { element.setAttribute("aria-busy", "true"); } else { element.removeAttribute("aria-busy"); }
+    });
+    if (status) { status.textContent = busy ? "Henter svar. Det kan ta noen sekunder." : ""; }
+  };
+  form.addEventListener("submit", function () {
+    // The submission has begun: disabling its button now does not stop it.
+    setBusy(true);
+  });
+  // Back to this page from the browser's cache: the old request is gone, so is the wait.
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted) { setBusy(false); }
+  });
+}
+
+function focusTheResult() {
+  if (window.location.hash) { return; }  // a link to a source card decides where to go
+  var heading = document.getElementById("svar-tittel") || document.getElementById("feil-tittel");
+  if (heading) { heading.focus(); }
+}
+
+document.addEventListener("DOMContentLoaded", function () {
+  enableCopyButtons();
+  showBusyWhileAsking();
+  focusTheResult();
 });
