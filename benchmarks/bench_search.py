@@ -58,35 +58,54 @@ def main() -> None:
 
 def warm_queries(index_dir: str, env: dict[str, str]) -> None:
     os.environ.update(env)
+    from pipeline.answer import ask
     from pipeline.evaluate import load_questions
     from pipeline.search import load_index
 
     index = load_index(index_dir)
     questions = [q.question for q in load_questions()]
-    index.search(questions[0])  # load the encoder
-    total, encoder, lexical, dense = [], [], [], []
+    ask(index, questions[0])  # load the encoder and the models
+    # The index remembers query vectors (search and answers share them): time the encoder
+    # itself, and the retrievers after the question's vector is known.
+    raw = getattr(index.encoder, "encoder", index.encoder)
+    parts: dict[str, list[float]] = {
+        name: [] for name in ("search", "encoder", "bm25", "dense", "charngram", "ask")
+    }
     for question in questions:
         start = time.perf_counter()
         index.search(question, k=10)
-        total.append(time.perf_counter() - start)
+        parts["search"].append(time.perf_counter() - start)
         start = time.perf_counter()
-        index.encoder.encode_queries([question])
-        encoder.append(time.perf_counter() - start)
+        raw.encode_queries([question])
+        parts["encoder"].append(time.perf_counter() - start)
+        for name in ("bm25", "dense", "charngram"):
+            start = time.perf_counter()
+            index.retriever(name).rank(question, None, 100)
+            parts[name].append(time.perf_counter() - start)
+    index = load_index(index_dir)  # a fresh index: no query vector remembered yet
+    ask(index, "Hvem kan delta i kvalifiseringsprogrammet?")
+    for question in questions:
         start = time.perf_counter()
-        index.retriever("bm25").rank(question, None, 100)
-        lexical.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        index.retriever("dense").rank(question, None, 100)
-        dense.append(time.perf_counter() - start)
+        ask(index, question)
+        parts["ask"].append(time.perf_counter() - start)
     ms = 1000
     print(
-        f"warm search over {len(questions)} questions: p50 {statistics.median(total) * ms:.1f} ms, "
-        f"p95 {percentile(total, 0.95) * ms:.1f} ms"
+        f"warm search over {len(questions)} questions: p50 "
+        f"{statistics.median(parts['search']) * ms:.1f} ms, "
+        f"p95 {percentile(parts['search'], 0.95) * ms:.1f} ms"
     )
     print(
-        f"  of which: query encoder p50 {statistics.median(encoder) * ms:.1f} ms, "
-        f"BM25 p50 {statistics.median(lexical) * ms:.1f} ms, "
-        f"faiss (with encoder) p50 {statistics.median(dense) * ms:.1f} ms"
+        "  of which: "
+        + ", ".join(
+            f"{name} p50 {statistics.median(parts[name]) * ms:.1f} ms"
+            for name in ("encoder", "bm25", "dense", "charngram")
+        )
+        + " (the rest: fusion, reranking, passages)"
+    )
+    print(
+        f"warm ask over the same questions (sentences not seen before are encoded): p50 "
+        f"{statistics.median(parts['ask']) * ms:.1f} ms, "
+        f"p95 {percentile(parts['ask'], 0.95) * ms:.1f} ms"
     )
 
 
