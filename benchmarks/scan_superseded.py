@@ -17,29 +17,11 @@ import argparse
 import time
 from pathlib import Path
 
-from pipeline.legal import ACT_DOC_IDS, provision_of
-from pipeline.model import Kind, LegalRef, Passage
+from pipeline.answer import statute_texts
+from pipeline.model import STATUTE_KINDS, LegalRef, Passage
 from pipeline.quantities import quantities
-from pipeline.search import Index, load_index
-from pipeline.statutes import in_force_dates
-from pipeline.supersede import StatuteText, states_rule, supersession
-
-STATUTES = (Kind.LAW, Kind.REGULATION)
-
-
-def statute_texts(index: Index) -> dict[str, StatuteText]:
-    """Every statute passage as a StatuteText, with its label and in-force date."""
-    dates = {doc: in_force_dates(index.document(doc)) for doc in ACT_DOC_IDS.values()}
-    texts: dict[str, StatuteText] = {}
-    for passage in index.store.passages():
-        source = index.source_of(passage)
-        if source.kind not in STATUTES:
-            continue
-        found = provision_of(passage)
-        since = dates.get(passage.doc_id, {}).get(found[0]) if found else None
-        label = f"{source.short or source.title} {passage.locator}".strip()
-        texts[passage.passage_id] = StatuteText(passage, label, since)
-    return texts
+from pipeline.search import load_index
+from pipeline.supersede import states_rule, supersession
 
 
 def governing_refs(passage: Passage, start: int, end: int) -> list[LegalRef]:
@@ -55,12 +37,12 @@ def main() -> None:
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()
     index = load_index(args.index) if args.index else load_index()
-    statutes = statute_texts(index)
-    everything = list(statutes.values())
+    everything = statute_texts(index)  # as answers check report citations
+    statutes = {text.passage.passage_id: text for text in everything}
     flagged, checks, elapsed = 0, 0, 0.0
     for passage in index.store.passages():
         source = index.source_of(passage)
-        if source.kind in STATUTES:
+        if source.kind in STATUTE_KINDS:
             continue
         for start, end in passage.sentences:
             sentence = passage.text[start:end]

@@ -31,14 +31,15 @@ from pipeline.model import (
     NO_FILTERS,
     REPORTS_HEADING,
     RULES_HEADING,
+    STATUTE_KINDS,
     Answer,
     AnswerSection,
     Citation,
     Filters,
     Hit,
-    Kind,
     Passage,
     QuestionType,
+    Source,
 )
 from pipeline.search import Index, check_query
 from pipeline.settings import AnswerSettings
@@ -50,7 +51,6 @@ if TYPE_CHECKING:
     from pipeline.question import Understanding
     from pipeline.supersede import StatuteText
 
-STATUTES = frozenset({Kind.LAW, Kind.REGULATION})
 LANGUAGE_NOTES = {
     "en": "The sources are in Norwegian; the answer quotes them word for word.",
     "nn": "Kjeldene er på bokmål; svaret siterer dei ordrett.",
@@ -237,7 +237,7 @@ def provision_hits(
     if (
         filters.theme
         or filters.years
-        or (filters.kinds and not set(filters.kinds) & {k.value for k in STATUTES})
+        or (filters.kinds and not set(filters.kinds) & {k.value for k in STATUTE_KINDS})
     ):
         return []  # statutes carry no theme or year, or their kind is filtered out
     have = {h.passage.passage_id for h in answering}
@@ -251,7 +251,7 @@ def provision_hits(
 
 
 def is_statute(index: Index, passage: Passage) -> bool:
-    return index.source_of(passage).kind in STATUTES
+    return index.source_of(passage).kind in STATUTE_KINDS
 
 
 def is_whole_sentence(text: str, min_chars: int) -> bool:
@@ -478,8 +478,8 @@ def compose(
     """Citations numbered rules first; report sentences checked against the current law."""
     rule_citations = [cite(index, c) for c in rules]
     report_citations = [cite(index, c) for c in reports]
-    statutes = statute_texts(index)
-    checked = [mark_superseded(index, c, statutes) for c in report_citations]
+    statutes = statute_texts(index) if report_citations else []
+    checked = [mark_superseded(c, statutes) for c in report_citations]
     for citation in checked:
         current = citation.superseded
         if current and not any(current.current in r.quote for r in rule_citations):
@@ -517,20 +517,24 @@ def compose(
 
 def provision_label(index: Index, citation: Citation) -> str:
     """The act's short name with the § and ledd: "sosialtjenesteloven § 32 første ledd"."""
-    source = index.source_of(index.passage(citation.passage_id))
-    return f"{source.short or source.title} {citation.locator}".strip()
+    return act_label(index.documents[citation.doc_id].source, citation.locator)
+
+
+def act_label(source: Source, locator: str) -> str:
+    """How a caseworker names a place in a statute: its short name, then § (and ledd)."""
+    return f"{source.short or source.title} {locator}".strip()
 
 
 def source_name(index: Index, citation: Citation) -> str:
     """A report's publisher as a caseworker names it: "Fafo", "Velferdsetaten"."""
-    source = index.source_of(index.passage(citation.passage_id))
+    source = index.documents[citation.doc_id].source
     return re.split(r",| for | \(", source.publisher or source.title)[0].strip()
 
 
 def cite(index: Index, candidate: Candidate) -> Citation:
     passage = candidate.hit.passage
     source = index.source_of(passage)
-    statute = source.kind in STATUTES
+    statute = source.kind in STATUTE_KINDS
     return Citation(
         passage_id=passage.passage_id,
         doc_id=passage.doc_id,
@@ -571,27 +575,23 @@ def statute_texts(index: Index) -> list[StatuteText]:
     from pipeline.supersede import StatuteText
 
     return [
-        StatuteText(p, statute_label(index, p.passage_id), index.in_force(p))
+        StatuteText(p, act_label(index.source_of(p), p.locator), index.in_force(p))
         for p in index.statutes
     ]
 
 
-def mark_superseded(
-    index: Index, citation: Citation, statutes: Sequence[StatuteText]
-) -> Citation:
-    from pipeline.legal import provision_key
+def mark_superseded(citation: Citation, statutes: Sequence[StatuteText]) -> Citation:
     from pipeline.supersede import supersession
 
-    cited = [key for key in (provision_key(r) for r in citation.legal_refs) if key]
-    found = supersession(citation.quote, statutes, cited=cited)
+    # The check reads the §§ of these references itself (statute ones only).
+    found = supersession(citation.quote, statutes, cited=[r.key for r in citation.legal_refs])
     return replace(citation, superseded=found) if found else citation
 
 
 def statute_label(index: Index, passage_id: str) -> str:
     """How a caseworker names a statute passage: "sosialtjenesteloven § 32"."""
     passage = index.passage(passage_id)
-    source = index.source_of(passage)
-    return f"{source.short or source.title} {passage.locator}".strip()
+    return act_label(index.source_of(passage), passage.locator)
 
 
 def related_law(index: Index, passage: Passage) -> tuple[str, ...]:

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pipeline.model import STATUTE_KINDS, THEMES, Answer
 from pipeline.model import THEME_THRESHOLD as THRESHOLD
-from pipeline.model import THEMES, Answer, Kind
 from pipeline.themes import LabelledExample, label_matrix
 
 if TYPE_CHECKING:
@@ -380,7 +380,7 @@ def current_rules_needed(
     keys = set()
     for doc_id, quote in question.quotes:
         document = index.documents.get(doc_id)
-        if document is None or document.source.kind in (Kind.LAW, Kind.REGULATION):
+        if document is None or document.source.kind in STATUTE_KINDS:
             continue
         found = supersession(quote, statutes)
         held = provision_of(index.passage(found.by)) if found else None

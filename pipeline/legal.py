@@ -28,8 +28,8 @@ from importlib import resources
 from typing import Any, Literal
 
 from pipeline.errors import LegalRefError
-from pipeline.model import Document, LegalRef, Passage, Role
-from pipeline.segment import LEDD_ORDINALS, STATUTE_KINDS
+from pipeline.model import STATUTE_KINDS, Document, LegalRef, Passage, Role
+from pipeline.segment import LEDD_ORDINALS
 
 MAX_RANGE = 30  # a longer range is more likely a typo than thirty §§ meant one by one
 NEAR_CHARS = 200  # how far back an act named earlier still governs a bare §

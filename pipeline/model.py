@@ -23,6 +23,9 @@ class Kind(StrEnum):
     OTHER = "other"
 
 
+STATUTE_KINDS = frozenset({Kind.LAW, Kind.REGULATION})  # the act and the regulation
+
+
 class Role(StrEnum):
     """What a block is on the page; only body roles become search passages."""
 

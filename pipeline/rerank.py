@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pipeline.errors import RerankerError
-from pipeline.model import Hit, Kind
+from pipeline.model import STATUTE_KINDS, Hit
 
 if TYPE_CHECKING:
     import numpy as np
@@ -35,7 +35,6 @@ if TYPE_CHECKING:
 MODEL_FILE = "reranker.joblib"
 MANIFEST_FILE = "manifest.json"
 RETRIEVERS = ("dense", "bm25", "charngram")
-STATUTES = frozenset({Kind.LAW, Kind.REGULATION})
 NUMBER_RE = re.compile(r"\d")
 ASKS_NUMBER_RE = re.compile(
     r"(?i)\b(hvor mange|kor mange|hvor stor|hvor mye|kor mykje|andel|prosent|antall|how many|"
@@ -187,7 +186,8 @@ def candidate_features(index: Index, question: str, candidates: Sequence[Hit]) -
             float(bool(keys)), float(passage.passage_id in held),
             float(bool(keys & {r.key for r in passage.legal_refs})),
             asks_number, float(bool(NUMBER_RE.search(passage.text))), asks_rule,
-            float(index.source_of(passage).kind in STATUTES), min(len(passage.text), 2000) / 1000,
+            float(index.source_of(passage).kind in STATUTE_KINDS),
+            min(len(passage.text), 2000) / 1000,
         ]  # fmt: skip
         rows.append(row)
     return np.asarray(rows, dtype=np.float32)

@@ -23,7 +23,17 @@ from pipeline.errors import NotFoundError, SearchError, UnusableIndexError
 from pipeline.fusion import fuse
 from pipeline.index import current_build, read_manifest
 from pipeline.layout import BuildFiles
-from pipeline.model import NO_FILTERS, Document, Filters, Hit, Kind, LegalRef, Passage, Source
+from pipeline.model import (
+    NO_FILTERS,
+    STATUTE_KINDS,
+    Document,
+    Filters,
+    Hit,
+    Kind,
+    LegalRef,
+    Passage,
+    Source,
+)
 from pipeline.retrievers import BM25Retriever, Ranking, Retriever, load_retriever
 from pipeline.settings import AnswerSettings, SearchSettings, Settings
 
@@ -151,11 +161,10 @@ class Index:
     @cached_property
     def statutes(self) -> list[Passage]:
         """Every passage of the acts and regulations in the index."""
-        kinds = (Kind.LAW, Kind.REGULATION)
         return [
             passage
             for doc_id, document in self.documents.items()
-            if document.source.kind in kinds
+            if document.source.kind in STATUTE_KINDS
             for passage in self.store.passages_of_document(doc_id)
         ]
 

@@ -18,13 +18,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from pipeline.language import sentence_spans
-from pipeline.model import BODY_ROLES, Block, Document, Kind, Passage, Role
+from pipeline.model import BODY_ROLES, STATUTE_KINDS, Block, Document, Passage, Role
 from pipeline.settings import SegmentSettings
 
 DEFAULT_SETTINGS = SegmentSettings()
 MIN_FOOTNOTE_WORDS = 6  # shorter footnotes (a bare URL, "Ibid.") are not worth citing
 MIN_WORDS = 5  # shorter prose passages are chart labels or signatures, not statements
-STATUTE_KINDS = frozenset({Kind.LAW, Kind.REGULATION})
 LEDD_ORDINALS = (
     "første", "annet", "tredje", "fjerde", "femte", "sjette", "sjuende", "åttende", "niende",
     "tiende", "ellevte", "tolvte",

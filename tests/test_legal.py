@@ -29,8 +29,8 @@ from pipeline.legal import (
     refs_index,
     statute_passages,
 )
-from pipeline.model import Document, LegalRef, Passage
-from pipeline.segment import STATUTE_KINDS, segment_all
+from pipeline.model import STATUTE_KINDS, Document, LegalRef, Passage
+from pipeline.segment import segment_all
 
 Fields = tuple[str, str, int | None, str, int | None, str]  # act, §, ledd, bokstav, punktum, pkt
 
