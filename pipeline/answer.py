@@ -185,6 +185,7 @@ def gather_evidence(
     about, when the filters allow statutes: a lay question often shares no word with its §.
     """
     from pipeline.answer_models import QuestionTerms, sentence_features
+    from pipeline.rerank import share
 
     settings = settings or index.answer_settings
     if hits is None:
@@ -216,8 +217,8 @@ def gather_evidence(
         tuple(hits),
         tuple(candidates),
         features,
-        share_of(terms.expanded, present),
-        share_of(terms.plain, plain_present),
+        share(terms.expanded, present),
+        share(terms.plain, plain_present),
         len(terms.plain),
         tuple(absent_words(index, question, present, understanding.language)),
         sum(1 for number in dict.fromkeys(NUMBER_RE.findall(question)) if number not in texts),
@@ -279,17 +280,7 @@ def tokens_of(passages: Sequence[Passage], *, expand: bool = True) -> frozenset[
     """Every normalised token of the answering passages, computed once per question."""
     from pipeline.rerank import text_terms
 
-    if not passages:
-        return frozenset()
-    if expand:
-        return frozenset().union(*(text_terms(p.text) for p in passages))
-    from pipeline.language import normalize_tokens
-
-    return frozenset().union(*(normalize_tokens(p.text, expand=False) for p in passages))
-
-
-def share_of(wanted: frozenset[str], present: frozenset[str]) -> float:
-    return len(wanted & present) / len(wanted) if wanted else 0.0
+    return frozenset().union(*(text_terms(p.text, expand=expand) for p in passages))
 
 
 def absent_words(

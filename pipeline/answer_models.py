@@ -171,12 +171,8 @@ class QuestionTerms:
         total = max(int(index.manifest.get("passages", 1000)), 1)
         frequency = {t: index.document_frequency(t) for t in plain | expanded}
         idf = {t: math.log(1 + total / (1 + df)) for t, df in frequency.items()}
-        rare = {t for t in plain if 0 < frequency[t] <= 20}
-        return cls(frozenset(plain), frozenset(expanded), frozenset(rare), idf)
-
-
-def share(wanted: frozenset[str], present: frozenset[str]) -> float:
-    return len(wanted & present) / len(wanted) if wanted else 0.0
+        rare = frozenset(t for t in plain if 0 < frequency[t] <= 20)
+        return cls(plain, expanded, rare, idf)
 
 
 def idf_share(terms: QuestionTerms, present: frozenset[str]) -> float:
@@ -200,7 +196,7 @@ def sentence_features(
     import numpy as np
 
     from pipeline.legal import provision_of
-    from pipeline.rerank import text_terms
+    from pipeline.rerank import share, text_terms
 
     best_similarity = max((c.similarity for c in candidates), default=0.0)
     by_similarity = sorted(candidates, key=lambda c: -c.similarity)
@@ -218,8 +214,8 @@ def sentence_features(
         tokens = text_terms(text)
         held = provision_of(passage)
         key = held[0] if held else ""
-        order = [s for s, _ in passage.sentences].index(candidate.start) if (
-            candidate.start in [s for s, _ in passage.sentences]) else 0  # fmt: skip
+        starts = [s for s, _ in passage.sentences]
+        order = starts.index(candidate.start) if candidate.start in starts else 0
         count = max(len(passage.sentences), 1)
         before = passage.text[: candidate.start].rstrip(" ")
         rows.append(
@@ -251,9 +247,10 @@ def evidence_features(evidence: Evidence, understanding: Any) -> np.ndarray:
     specific = [df for _, df in evidence.absent if 0 < df <= 5]
     content = max(evidence.content_words, 1)
     features = evidence.features
-    best = (
-        features[max(range(len(probabilities)), key=lambda n: evidence.candidates[n].probability)]
-        if probabilities
+    candidates = evidence.candidates
+    best = (  # the feature row of the most probable sentence
+        features[max(range(len(candidates)), key=lambda n: candidates[n].probability)]
+        if candidates
         else None
     )
 
@@ -300,13 +297,16 @@ def supporting(candidate: Any, question: TrainingQuestion) -> bool:
 
 @dataclass
 class Gathered:
-    """A training question's evidence with its sentence features and labels."""
+    """A training question's evidence with its sentence labels."""
 
     question: TrainingQuestion
     evidence: Evidence
     understanding: Any
-    features: np.ndarray
-    labels: np.ndarray
+    labels: np.ndarray  # per candidate: does it hold a supporting quote
+
+    @property
+    def features(self) -> np.ndarray:
+        return self.evidence.features
 
 
 def gather_all(
@@ -325,7 +325,7 @@ def gather_all(
         understanding = models.understand(question.question)
         evidence = gather_evidence(index, question.question, understanding, None)
         labels = np.asarray([supporting(c, question) for c in evidence.candidates], dtype=int)
-        gathered.append(Gathered(question, evidence, understanding, evidence.features, labels))
+        gathered.append(Gathered(question, evidence, understanding, labels))
         if report and n % 200 == 0:
             report(f"  gathered evidence for {n}/{len(questions)} questions")
     return gathered

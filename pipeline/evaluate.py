@@ -305,6 +305,26 @@ def index_rankers(index: Index) -> dict[str, Ranker]:
     return {"kvp hybrid (passages)": hybrid, **alones}
 
 
+def question_sets(
+    index: Index, split: str, *, training: bool = True
+) -> tuple[dict[str, list[EvalQuestion]], dict[str, str]]:
+    """The question sets `kvp eval` reports — the evaluation set's split and, with
+    `training`, the training data's test split (passages never trained on) and its held-out
+    document — and, apart, the sets this index cannot score (another corpus) with why."""
+    from pipeline.errors import TrainingDataError
+
+    sets = {f"evaluation set, {split}": load_questions(split=split)}
+    skipped: dict[str, str] = {}
+    for name, part in (("test split", "test"), ("held-out document", "heldout")):
+        if not training:
+            break
+        try:
+            sets[f"training data, {name}"] = training_questions(index, part)
+        except TrainingDataError as err:
+            skipped[f"training data, {name}"] = str(err)
+    return sets, skipped
+
+
 def training_questions(index: Index, split: str) -> list[EvalQuestion]:
     """A split of the retrieval training data as evaluation questions (quotes by document)."""
     from pipeline.training import load_training
@@ -341,11 +361,10 @@ class AnswerScores:
     reliability: tuple[tuple[str, int, float], ...]  # (confidence bin, questions, answerable)
 
 
-def governing_provisions(index: Index, question: EvalQuestion) -> set[str]:
+def governing_provisions(index: Index, question: EvalQuestion, texts: dict[str, str]) -> set[str]:
     """The §§ whose statute text holds a supporting quote of the question."""
     from pipeline.legal import provision_of
 
-    texts = {doc_id: index.document(doc_id).text for doc_id, _ in question.quotes}
     keys = set()
     for doc_id, start, end in quote_spans(question, texts):
         for passage in index.store.passages_of_document(doc_id):
@@ -407,7 +426,7 @@ def evaluate_answers(
     texts = {doc_id: d.text for doc_id, d in index.documents.items()}
     answered = [(q, a) for q, a, _ in rows if q.answerable and not a.abstained]
     supported = [overlaps(citation_spans(index, a), quote_spans(q, texts)) for q, a in answered]
-    governing = {q.qid: governing_provisions(index, q) for q in answerable}
+    governing = {q.qid: governing_provisions(index, q, texts) for q in answerable}
     rule_answers = [(q, a) for q, a in answered if governing[q.qid]]
     cites_governing = [
         governing[q.qid] & answer_provisions(index, a) != set() for q, a in rule_answers

@@ -102,10 +102,11 @@ class QuestionModel:
         self.meta = meta
 
     def understand(self, question: str) -> Understanding:
+        from pipeline.legal import provision_key
         from pipeline.search import question_refs
 
         named = tuple(
-            dict.fromkeys(k for k in (provision_key_of(r) for r in question_refs(question)) if k)
+            dict.fromkeys(k for k in (provision_key(r) for r in question_refs(question)) if k)
         )
         kinds = probabilities(self.models["type"], question)
         provisions = [
@@ -148,12 +149,6 @@ class QuestionModel:
 def probabilities(model: Any, question: str) -> list[tuple[str, float]]:
     row = model.predict_proba([question])[0]
     return [(str(c), float(p)) for c, p in zip(model.classes_, row, strict=True)]
-
-
-def provision_key_of(ref: Any) -> str | None:
-    from pipeline.legal import provision_key
-
-    return provision_key(ref)
 
 
 def provision_labels(question: TrainingQuestion, by_id: dict[str, Passage]) -> list[str]:
@@ -237,10 +232,8 @@ def question_metrics(
     if not questions:
         return {}
     seen = [(q, model.understand(q.question)) for q in questions]
-    with_provision = [
-        (set(provision_labels(q, by_id)), u) for q, u in seen
-        if provision_labels(q, by_id) != [NO_PROVISION]
-    ]  # fmt: skip
+    labelled = [(set(provision_labels(q, by_id)), u) for q, u in seen]
+    with_provision = [(keys, u) for keys, u in labelled if keys != {NO_PROVISION}]
 
     def top(n: int) -> float:
         hits = [bool(keys & {k for k, _ in u.provisions[:n]}) for keys, u in with_provision]

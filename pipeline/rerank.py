@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -130,22 +131,25 @@ FEATURES = (
 )  # fmt: skip
 
 
-def question_terms(question: str) -> tuple[set[str], set[str]]:
-    """The question's content stems, with and without synonym and lay-term expansion."""
+@lru_cache(maxsize=256)
+def question_terms(question: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The question's content stems, with and without synonym and lay-term expansion
+    (remembered: the reranker and the answer read them for the same question)."""
     from bm25s.stopwords import STOPWORDS_NORWEGIAN
 
     from pipeline.language import normalize_tokens, words
 
     kept = " ".join(w for w in words(question) if w not in STOPWORDS_NORWEGIAN and len(w) > 1)
-    return set(normalize_tokens(kept)), set(normalize_tokens(kept, expand=False))
+    return frozenset(normalize_tokens(kept)), frozenset(normalize_tokens(kept, expand=False))
 
 
 @lru_cache(maxsize=8192)
-def text_terms(text: str) -> frozenset[str]:
-    """A passage's or heading's normalised tokens; passages recur across questions."""
+def text_terms(text: str, *, expand: bool = True) -> frozenset[str]:
+    """A passage's or heading's normalised tokens (with synonyms and lay terms unless not
+    `expand`); passages recur across questions."""
     from pipeline.language import normalize_tokens
 
-    return frozenset(normalize_tokens(text))
+    return frozenset(normalize_tokens(text, expand=expand))
 
 
 def candidate_features(index: Index, question: str, candidates: Sequence[Hit]) -> np.ndarray:
@@ -193,7 +197,8 @@ def candidate_features(index: Index, question: str, candidates: Sequence[Hit]) -
     return np.asarray(rows, dtype=np.float32)
 
 
-def share(wanted: set[str], present: frozenset[str]) -> float:
+def share(wanted: AbstractSet[str], present: AbstractSet[str]) -> float:
+    """The share of the wanted terms that are present (0 when nothing is wanted)."""
     return len(wanted & present) / len(wanted) if wanted else 0.0
 
 

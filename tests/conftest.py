@@ -66,6 +66,14 @@ def statute_index(statute_corpus: Path, tmp_path_factory: pytest.TempPathFactory
 
 
 @pytest.fixture(scope="session")
+def statute_documents(statute_corpus: Path) -> dict[str, Document]:
+    """The act and the regulation, extracted once per test session."""
+    batch = extract_all(load_corpus(statute_corpus).sources)
+    assert not batch.failures, batch.failures
+    return {d.doc_id: d for d in batch.documents}
+
+
+@pytest.fixture(scope="session")
 def corpus_documents() -> dict[str, Document]:
     scan = load_corpus(CORPUS)
     batch = extract_all(scan.sources)

@@ -7,23 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.corpus import load_corpus
-from pipeline.extract import extract_all, extract_file
+from pipeline.extract import extract_file
 from pipeline.model import Document, Kind, Passage
 from pipeline.segment import segment_all
 from pipeline.statutes import in_force_dates, sentence_locator
 
 
 @pytest.fixture(scope="module")
-def documents(statute_corpus: Path) -> dict[str, Document]:
-    batch = extract_all(load_corpus(statute_corpus).sources)
-    assert not batch.failures, batch.failures
-    return {d.doc_id: d for d in batch.documents}
-
-
-@pytest.fixture(scope="module")
-def passages(documents: dict[str, Document]) -> list[Passage]:
-    return list(segment_all(documents.values()))
+def passages(statute_documents: dict[str, Document]) -> list[Passage]:
+    return list(segment_all(statute_documents.values()))
 
 
 def holding(passages: list[Passage], doc_id: str, locator: str) -> Passage:
@@ -45,14 +37,16 @@ def test_sentence_locator_counts_ledd(passages: list[Passage]) -> None:
     assert sentence_locator(split, 10) == "§ 13 annet ledd"
 
 
-def test_in_force_dates_take_the_latest_date_of_the_note(documents: dict[str, Document]) -> None:
-    law = in_force_dates(documents["sotjl"])
+def test_in_force_dates_take_the_latest_date_of_the_note(
+    statute_documents: dict[str, Document],
+) -> None:
+    law = in_force_dates(statute_documents["sotjl"])
     assert law["sotjl § 35"] == "2024-07-01"
     assert law["sotjl § 32"] == "2019-01-01"
     assert law["sotjl § 9"] == "2022-08-01"
     assert "sotjl § 31" not in law  # no note
     assert "sotjl § 2" not in law  # a note with no date
-    assert in_force_dates(documents["kvp-forskrift"])["kvp-forskriften § 3"] == "2024-01-01"
+    assert in_force_dates(statute_documents["kvp-forskrift"])["kvp-forskriften § 3"] == "2024-01-01"
 
 
 def test_in_force_dates_read_month_abbreviations(tmp_path: Path) -> None:

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
-from pipeline.corpus import load_corpus
-from pipeline.extract import extract_all
 from pipeline.legal import provision_of
 from pipeline.model import Document, Passage
 from pipeline.quantities import quantities
@@ -20,17 +17,10 @@ NAMES = {"sotjl": "sosialtjenesteloven", "kvp-forskrift": "KVP-forskriften"}
 
 
 @pytest.fixture(scope="module")
-def documents(statute_corpus: Path) -> dict[str, Document]:
-    batch = extract_all(load_corpus(statute_corpus).sources)
-    assert not batch.failures, batch.failures
-    return {d.doc_id: d for d in batch.documents}
-
-
-@pytest.fixture(scope="module")
-def statutes(documents: dict[str, Document]) -> list[StatuteText]:
-    dates = {doc_id: in_force_dates(d) for doc_id, d in documents.items()}
+def statutes(statute_documents: dict[str, Document]) -> list[StatuteText]:
+    dates = {doc_id: in_force_dates(d) for doc_id, d in statute_documents.items()}
     texts = []
-    for passage in segment_all(documents.values()):
+    for passage in segment_all(statute_documents.values()):
         found = provision_of(passage)
         since = dates[passage.doc_id].get(found[0]) if found else None
         texts.append(StatuteText(passage, f"{NAMES[passage.doc_id]} {passage.locator}", since))

@@ -41,6 +41,10 @@ IndexOption = Annotated[
     Path | None,
     typer.Option("--index", help="Index folder (default: $KVP_INDEX, else indexes/default)."),
 ]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+SplitOption = Annotated[
+    str, typer.Option("--split", help="Split of the evaluation set: dev, test or all.")
+]
 
 
 def index_dir(index: Path | None) -> Path:

@@ -7,11 +7,10 @@ from typing import Annotated
 
 import typer
 
-from pipeline.cli import IndexOption, eval_app, fail, index_dir
+from pipeline.cli import IndexOption, JsonOption, SplitOption, eval_app, fail, index_dir
 from pipeline.errors import PipelineError
 from pipeline.model import to_jsonable
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 ROWS = (
     ("citations hold a supporting quote", "supported"),
     ("rule questions citing the governing §", "governing"),
@@ -23,9 +22,7 @@ ROWS = (
 
 @eval_app.command("answers")
 def eval_answers(
-    split: Annotated[
-        str, typer.Option("--split", help="Split of the evaluation set: dev, test or all.")
-    ] = "test",
+    split: SplitOption = "test",
     training: Annotated[
         bool,
         typer.Option("--training/--no-training", help="Also the training data's test splits."),
@@ -38,19 +35,14 @@ def eval_answers(
     Three question sets: the evaluation set's split, the training data's test split (passages
     never trained on) and its held-out document."""
     from pipeline.answer import ask
-    from pipeline.errors import TrainingDataError
-    from pipeline.evaluate import evaluate_answers, load_questions, training_questions
+    from pipeline.evaluate import evaluate_answers, question_sets
     from pipeline.search import load_index
 
     try:
         loaded = load_index(index_dir(index))
-        sets = {f"evaluation set, {split}": load_questions(split=split)}
-        if training:
-            for name, part in (("test split", "test"), ("held-out document", "heldout")):
-                try:
-                    sets[f"training data, {name}"] = training_questions(loaded, part)
-                except TrainingDataError as err:
-                    typer.echo(f"training data, {name}: not measured here ({err})")
+        sets, skipped = question_sets(loaded, split, training=training)
+        for name, reason in skipped.items():
+            typer.echo(f"{name}: not measured here ({reason})")
         scores = {
             name: evaluate_answers(loaded, questions, lambda q: ask(loaded, q))
             for name, questions in sets.items()

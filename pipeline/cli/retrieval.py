@@ -11,6 +11,8 @@ import typer
 
 from pipeline.cli import (
     IndexOption,
+    JsonOption,
+    SplitOption,
     app,
     eval_app,
     fail,
@@ -94,7 +96,6 @@ ThemeOption = Annotated[str | None, typer.Option("--theme", help="Only passages 
 YearOption = Annotated[
     str | None, typer.Option("--year", help='A year or a range, e.g. "2021" or "2018-2022".')
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 @app.command()
@@ -280,9 +281,7 @@ def citation_label(item: dict[str, Any]) -> str:
 
 @eval_app.command("retrieval")
 def eval_retrieval(
-    split: Annotated[
-        str, typer.Option("--split", help="Split of the evaluation set: dev, test or all.")
-    ] = "test",
+    split: SplitOption = "test",
     baselines: Annotated[
         bool, typer.Option("--baselines/--no-baselines", help="Also run the comparisons.")
     ] = True,
@@ -294,24 +293,12 @@ def eval_retrieval(
     Three question sets: the evaluation set's split, the training data's test split (passages
     never trained on) and its held-out document; abstention on the evaluation set."""
     from pipeline.answer import ask as answer_question
-    from pipeline.errors import TrainingDataError
-    from pipeline.evaluate import (
-        evaluate_abstention,
-        evaluate_retrieval,
-        load_questions,
-        training_questions,
-    )
+    from pipeline.evaluate import evaluate_abstention, evaluate_retrieval, question_sets
     from pipeline.search import load_index
 
-    skipped: dict[str, str] = {}
     try:
         loaded = load_index(index_dir(index))
-        sets = {f"evaluation set, {split}": load_questions(split=split)}
-        for name, part in (("test split", "test"), ("held-out document", "heldout")):
-            try:
-                sets[f"training data, {name}"] = training_questions(loaded, part)
-            except TrainingDataError as err:  # an index of another corpus: say so, go on
-                skipped[f"training data, {name}"] = str(err)
+        sets, skipped = question_sets(loaded, split)  # another corpus: says so, goes on
         systems = comparison_systems(loaded, baselines)
         texts = {doc_id: d.text for doc_id, d in loaded.documents.items()}
         results = {name: evaluate_retrieval(qs, texts, systems) for name, qs in sets.items()}
