@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import tomllib
+import unicodedata
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -49,8 +51,14 @@ def content_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
-def load_corpus(folder: Path | str) -> CorpusScan:
-    """Every document in a corpus folder: manifest entries first, then files with no entry."""
+def load_corpus(folder: Path | str, *, allow_outside: bool = False) -> CorpusScan:
+    """Every document in a corpus folder: manifest entries first, then files with no entry.
+
+    Files are read only from inside the folder: a manifest path or a link that leads out of
+    it is reported, not read, unless ``allow_outside`` (a corpus that deliberately links to a
+    shared archive). A corpus handed over by someone else must not make the build read
+    ``../../secret.txt`` or ``/home/…`` into an index that others search.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         raise CorpusError(
@@ -69,14 +77,9 @@ def load_corpus(folder: Path | str) -> CorpusScan:
             except ManifestError as err:
                 failures.append(Failure(manifest, str(err)))
                 continue
-            if not source.path.is_file():
-                failures.append(
-                    Failure(
-                        source.path,
-                        f"the manifest entry '{source.doc_id}' names file '{entry['file']}', "
-                        "which does not exist: add the file or remove the entry.",
-                    )
-                )
+            problem = entry_problem(source, str(entry["file"]), folder, allow_outside)
+            if problem:
+                failures.append(Failure(source.path, problem))
                 continue
             sources.append(source)
     else:
@@ -84,8 +87,11 @@ def load_corpus(folder: Path | str) -> CorpusScan:
     check_unique_ids(sources, manifest)
     listed = {s.path.resolve() for s in sources} | {f.path.resolve() for f in failures}
     taken_ids = {s.doc_id for s in sources}
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+    for path in corpus_files(folder, allow_outside):
         if path.resolve() in listed or path.name in IGNORED_NAMES or path.name.startswith("."):
+            continue
+        if not allow_outside and not inside(path, folder):
+            failures.append(Failure(path, outside_reason(path, folder)))
             continue
         if path.suffix.lower() not in SUPPORTED_SUFFIXES:
             failures.append(Failure(path, unsupported_reason(path)))
@@ -98,6 +104,58 @@ def load_corpus(folder: Path | str) -> CorpusScan:
             f"with metadata inferred from the file; add an entry to {MANIFEST_NAME} to set them."
         )
     return CorpusScan(tuple(sources), tuple(failures), tuple(notices))
+
+
+def corpus_files(folder: Path, allow_outside: bool) -> list[Path]:
+    """Every file under the folder, sorted; links to folders are followed only when allowed.
+
+    A link to a folder outside is listed itself (and then reported) rather than silently
+    skipped; each real folder is walked once, so a link loop ends.
+    """
+    files: list[Path] = []
+    seen: set[Path] = set()
+    for root, dirs, names in os.walk(folder, followlinks=allow_outside):
+        real = Path(root).resolve()
+        if real in seen:
+            dirs.clear()
+            continue
+        seen.add(real)
+        for name in dirs:
+            linked = Path(root) / name
+            if linked.is_symlink() and not allow_outside and not inside(linked, folder):
+                files.append(linked)
+        files.extend(Path(root) / name for name in names if (Path(root) / name).is_file())
+    return sorted(files)
+
+
+def inside(path: Path, folder: Path) -> bool:
+    """Whether a path, links followed, lies in the folder (itself resolved)."""
+    return path.resolve().is_relative_to(folder.resolve())
+
+
+def outside_reason(path: Path, folder: Path) -> str:
+    what = "is a link to" if path.is_symlink() else "is reached through a link, at"
+    if path.is_dir():
+        what = "is a link to the folder"
+    return (
+        f"{what} '{path.resolve()}', outside the corpus folder '{folder}'; copy the file "
+        "into the folder, or pass --allow-outside-corpus to read it where it is."
+    )
+
+
+def entry_problem(source: Source, named: str, folder: Path, allow_outside: bool) -> str | None:
+    """Why a manifest entry's file cannot be read, or None when it can."""
+    where = f"the manifest entry '{source.doc_id}' names file '{named}'"
+    if not allow_outside and not inside(source.path, folder):
+        return (
+            f"{where}, which is outside the corpus folder '{folder}'; move the file into "
+            "the folder and name it relative to it, or pass --allow-outside-corpus."
+        )
+    if source.path.is_dir():
+        return f"{where}, which is a folder; name a file inside it (e.g. '{named}/rapport.pdf')."
+    if not source.path.is_file():
+        return f"{where}, which does not exist: add the file or remove the entry."
+    return None
 
 
 def load_manifest(manifest: Path) -> list[dict[str, Any]]:
@@ -179,7 +237,7 @@ def source_for_file(path: Path) -> Source:
 def infer_source(path: Path, *, taken: set[str] | frozenset[str] = frozenset()) -> Source:
     """Metadata for a file with no manifest entry: id and title from its name, year if any."""
     stem = path.stem
-    doc_id = re.sub(r"[^a-z0-9._-]+", "-", stem.lower()).strip("-") or "document"
+    doc_id = id_from_name(stem)
     base, n = doc_id, 2
     while doc_id in taken:
         doc_id, n = f"{base}-{n}", n + 1
@@ -193,6 +251,20 @@ def infer_source(path: Path, *, taken: set[str] | frozenset[str] = frozenset()) 
         year=int(year_match.group(1)) if year_match else None,
         inferred=True,
     )
+
+
+# Norwegian letters written out the way Norwegian web addresses and file names do it.
+TRANSLITERATION = str.maketrans({"æ": "ae", "ø": "o", "å": "a", "ß": "ss", "þ": "th", "đ": "d"})
+
+
+def id_from_name(stem: str) -> str:
+    """A document id from a file name: Norwegian letters and accents transliterated.
+
+    "Årsrapport Bærum 2021" → "arsrapport-baerum-2021", "Évaluering" → "evaluering".
+    """
+    plain = unicodedata.normalize("NFKD", stem.lower().translate(TRANSLITERATION))
+    plain = "".join(c for c in plain if not unicodedata.combining(c))
+    return re.sub(r"[^a-z0-9._-]+", "-", plain).strip("-._") or "document"
 
 
 def unsupported_reason(path: Path) -> str:

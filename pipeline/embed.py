@@ -236,8 +236,8 @@ class EmbeddingCache:
         self._db.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vector BLOB)")
 
     @staticmethod
-    def key(encoder: Encoder, text: str) -> str:
-        return hashlib.sha1(f"{encoder.name}\n{text}".encode()).hexdigest()
+    def key(encoder_name: str, text: str) -> str:
+        return hashlib.sha1(f"{encoder_name}\n{text}".encode()).hexdigest()
 
     def encode_passages(
         self,
@@ -252,8 +252,8 @@ class EmbeddingCache:
         """
         import numpy as np
 
-        keys = [self.key(encoder, t) for t in texts]
-        found = self._lookup(keys)
+        keys = [self.key(encoder.name, t) for t in texts]
+        found = self.lookup(keys)
         missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in found}
         if progress:
             progress(len(keys) - len(missing))
@@ -272,7 +272,7 @@ class EmbeddingCache:
             return np.zeros((0, encoder.dim), dtype=np.float32)
         return np.vstack([np.frombuffer(found[k], dtype=np.float32) for k in keys])
 
-    def _lookup(self, keys: Sequence[str]) -> dict[str, bytes]:
+    def lookup(self, keys: Sequence[str]) -> dict[str, bytes]:
         found: dict[str, bytes] = {}
         unique = list(dict.fromkeys(keys))
         for start in range(0, len(unique), 500):

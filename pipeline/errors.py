@@ -6,7 +6,8 @@
     ├── ExtractionError              one file could not be turned into a Document
     │   ├── UnsupportedFormatError   the file extension has no extractor
     │   ├── EmptyDocumentError       the file holds no usable text (empty, scanned, …)
-    │   └── EncryptedDocumentError   the file is password protected
+    │   ├── EncryptedDocumentError   the file is password protected
+    │   └── OverBudgetError          the file needs more size, time or memory than allowed
     ├── LegalRefError                a reference the user typed cannot be read
     ├── ThemeError                   theme data, model or filter is unusable
     ├── SettingsError                a setting has a value outside its valid values
@@ -14,6 +15,8 @@
     ├── RerankerError                the reranker model is missing or does not fit the index
     ├── TrainingDataError            the retrieval training data cannot be used as it is
     ├── UnusableIndexError           an index is missing, damaged, or from another version
+    ├── IndexBusyError               another build of the same index is running
+    ├── IndexWriteError              the index or the cache cannot be written (full, read-only)
     ├── SearchError                  a question or filter that cannot be searched
     ├── NotFoundError                an id names no passage, document or page
     └── UnavailableError             something a server needs cannot be loaded
@@ -60,6 +63,11 @@ class EncryptedDocumentError(ExtractionError):
     """The file is encrypted and no password was given."""
 
 
+class OverBudgetError(ExtractionError):
+    """The file exceeds an extraction limit (unpacked size, elements, pages) or its time or
+    memory budget; the message names the limit."""
+
+
 class LegalRefError(PipelineError):
     """A reference a user typed cannot be read: unknown act, or no § or point."""
 
@@ -85,12 +93,21 @@ class TrainingDataError(PipelineError):
 
 
 class UnusableIndexError(PipelineError):
-    """An index is missing, damaged, or was built by another version or encoder."""
+    """An index is missing, damaged, or was built by another version or encoder.
+
+    ``cause`` tells callers which, without reading the message: a build repairs a
+    "damaged" index with a notice, and rebuilds a "missing" or "outdated" one silently.
+    """
+
+    def __init__(self, message: str, cause: str = "damaged") -> None:
+        super().__init__(message)
+        self.cause = cause
 
     @classmethod
     def missing(cls, index_dir: Path) -> UnusableIndexError:
         return cls(
-            f"no index at {index_dir}; run `kvp build` (or `kvp build --index {index_dir}`) first."
+            f"no index at {index_dir}; run `kvp build` (or `kvp build --index {index_dir}`) first.",
+            "missing",
         )
 
     @classmethod
@@ -104,15 +121,42 @@ class UnusableIndexError(PipelineError):
     def outdated(cls, index_dir: Path) -> UnusableIndexError:
         return cls(
             f"the index at {index_dir} was built by an older version of kvp; "
-            "run `kvp build` to rebuild it."
+            "run `kvp build` to rebuild it.",
+            "outdated",
         )
 
     @classmethod
     def other_encoder(cls, built_with: str, loaded: str) -> UnusableIndexError:
         return cls(
             f"the index was built with encoder '{built_with}', but '{loaded}' is loaded; "
-            "rebuild with `kvp build` or use that encoder."
+            "rebuild with `kvp build` or use that encoder.",
+            "encoder",
         )
+
+
+class IndexBusyError(PipelineError):
+    """Another build holds the index folder's lock."""
+
+
+class IndexWriteError(PipelineError):
+    """An index or cache location cannot be written: read-only, no permission, or full."""
+
+    @classmethod
+    def of(cls, path: Path, err: OSError, what: str = "the index") -> IndexWriteError:
+        import errno
+
+        if err.errno == errno.ENOSPC:
+            why = "the disk is full"
+            todo = "free some space, or pass --index with a folder on another disk"
+        elif err.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            why = "it is read-only" if err.errno == errno.EROFS else "you may not write there"
+            todo = "make it writable, or pass --index with a folder you may write to"
+        else:
+            why = err.strerror or type(err).__name__
+            todo = "check the folder, or pass --index with another one"
+        if what != "the index":
+            todo = todo.replace("pass --index with", "set KVP_EMBEDDING_CACHE to a file in")
+        return cls(f"cannot write {what} at {path}: {why}; {todo}.")
 
 
 class SearchError(PipelineError):

@@ -1,17 +1,18 @@
 """The index: build it from a corpus folder, incrementally and atomically, and load it.
 
 An index folder holds builds and a ``current`` link to the one in use (the file names are in
-`pipeline.layout`). A build writes a new folder and only then moves ``current`` (an atomic
-rename), so a build killed halfway leaves the previous index in use. Documents whose bytes
-and settings are unchanged are taken from the previous build as they are; passage vectors
-come from the embedding cache, so only new text is embedded.
+`pipeline.layout`). A build takes the folder's lock, writes a new folder and only then moves
+``current`` (an atomic rename), so a build killed halfway leaves the previous index in use
+and two builds never interleave (`pipeline.index_folder`). Documents whose bytes and
+settings are unchanged are taken from the previous build as they are; passage vectors come
+from the embedding cache, so only new text is embedded. A previous build that is damaged is
+not trusted: what can be read of it is reused, the rest is rebuilt (`pipeline.index_check`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import time
 from collections.abc import Callable, Sequence
@@ -20,10 +21,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipeline.corpus import content_hash, load_corpus
+from pipeline.corpus import load_corpus
 from pipeline.errors import UnusableIndexError
-from pipeline.layout import BUILDS, CURRENT, BuildFiles
-from pipeline.model import CorpusScan, Document, Failure, Passage, Source
+from pipeline.index_folder import (
+    as_write_error,
+    build_lock,
+    enough_space,
+    folder_size,
+    new_partial,
+    switch_current,
+    writable_file,
+)
+from pipeline.layout import CURRENT, BuildFiles
+from pipeline.model import CorpusScan, Document, Failure, Passage
+from pipeline.reuse import Plan, Previous, load_previous, plan_build
 from pipeline.settings import Settings
 
 if TYPE_CHECKING:
@@ -34,6 +45,9 @@ if TYPE_CHECKING:
 
 INDEX_FORMAT = 4  # bump when the store layout or the passage rules change
 PASSAGE_SETTINGS = ("format", "pipeline", "terms", "segment")  # what decides the passages
+# The least free space a build asks for before it starts, when there is no previous build to
+# measure: the sample corpus's build takes 15 MB.
+MIN_BUILD_BYTES = 20_000_000
 
 Progress = Callable[[str, int, int], None]  # stage, done, total
 
@@ -110,45 +124,6 @@ def read_manifest(index_dir: Path) -> dict[str, Any]:
 # Building ----------------------------------------------------------------------------------
 
 
-@dataclass
-class Previous:
-    """The build in use before this one, if it can be reused."""
-
-    manifest: dict[str, Any]
-    documents: dict[str, Document]
-    passages: dict[str, list[Passage]]
-
-
-def load_previous(index_dir: Path, settings: dict[str, Any]) -> Previous | None:
-    from pipeline.store import SQLiteStore
-
-    try:
-        manifest = read_manifest(index_dir)
-    except UnusableIndexError:
-        return None
-    if not same_passages(manifest.get("settings", {}), settings):
-        return None
-    store = SQLiteStore(BuildFiles.of(current_build(index_dir)).store)
-    try:
-        documents = store.documents()
-        passages: dict[str, list[Passage]] = {}
-        for passage in store.passages():
-            passages.setdefault(passage.doc_id, []).append(passage)
-    finally:
-        store.close()
-    return Previous(manifest, documents, passages)
-
-
-def reusable(source: Source, digest: str, previous: Previous | None) -> Document | None:
-    """The previous build's document, if it is this source with the same bytes."""
-    if previous is None:
-        return None
-    document = previous.documents.get(source.doc_id)
-    if document is None or document.content_hash != digest or document.source != source:
-        return None
-    return document
-
-
 def build_index(
     corpus: Path | str,
     index_dir: Path | str | None = None,
@@ -157,20 +132,47 @@ def build_index(
     classifier: ThemeClassifier | None = None,
     progress: Progress | None = None,
     settings: Settings | None = None,
+    allow_outside: bool = False,
+    wait: float = 0.0,
 ) -> BuildReport:
-    """Extract → segment → annotate → embed → index, reusing what has not changed."""
-    from pipeline.embed import load_encoder
+    """Extract → segment → annotate → embed → index, reusing what has not changed.
+
+    One build at a time per index folder: another waits up to ``wait`` seconds, then stops
+    with `IndexBusyError`. Files outside the corpus folder are read only with
+    ``allow_outside``.
+    """
     from pipeline.paths import default_index
 
     index_dir = Path(index_dir or default_index())
-    settings = settings or Settings()
+    with build_lock(index_dir, wait=wait):
+        return build_locked(
+            Path(corpus), index_dir, encoder, classifier, progress, settings or Settings(),
+            allow_outside,
+        )  # fmt: skip
+
+
+def build_locked(
+    corpus: Path,
+    index_dir: Path,
+    encoder: Encoder | None,
+    classifier: ThemeClassifier | None,
+    progress: Progress | None,
+    settings: Settings,
+    allow_outside: bool,
+) -> BuildReport:
+    from pipeline.embed import load_encoder
+    from pipeline.paths import embedding_cache
+
     recorded = manifest_settings(settings)
     clock = Stopwatch()
-    scan = load_corpus(corpus)
-    previous = load_previous(index_dir, recorded)
+    writable_file(embedding_cache(), "the embedding cache")
+    scan = load_corpus(corpus, allow_outside=allow_outside)
+    previous, damage = load_previous(index_dir, recorded)
+    notices = [*scan.notices, *([damage] if damage else [])]
+    enough_space(index_dir, max(folder_size(current_or_none(index_dir)), MIN_BUILD_BYTES))
     encoder = encoder or load_encoder()
     plan = plan_build(scan.sources, previous)
-    plan.corpus = Path(corpus)
+    plan.corpus = corpus
     clock.lap("scan")
     same_models = (
         previous is not None
@@ -179,7 +181,13 @@ def build_index(
     )
     same_settings = previous is not None and previous.manifest.get("settings") == recorded
     if previous and same_models and same_settings and not plan.new and not plan.removed(previous):
-        return plan.unchanged(index_dir, previous, scan, clock.seconds)
+        problems = check_current(index_dir, previous.manifest)
+        if not problems:
+            return unchanged(plan, index_dir, previous, scan, clock.seconds)
+        notices.append(
+            f"the index at {index_dir} was damaged ({'; '.join(problems)}); rebuilt it from "
+            "its readable parts and the embedding cache."
+        )
     documents, passages, failures = process(plan, previous, settings, progress, clock)
     vectors = embed(encoder, passages, progress)
     clock.lap("embed")
@@ -199,49 +207,41 @@ def build_index(
         reused=tuple(plan.kept),
         removed=tuple(plan.removed(previous)),
         failures=(*scan.failures, *failures),
-        notices=scan.notices,
+        notices=tuple(notices),
         seconds=clock.seconds,
     )
 
 
-@dataclass
-class Plan:
-    sources: list[Source]
-    hashes: dict[str, str]
-    kept: list[str]
-    new: list[str]
-    corpus: Path | None = None
-
-    def removed(self, previous: Previous | None) -> list[str]:
-        if previous is None:
-            return []
-        present = {s.doc_id for s in self.sources}
-        return sorted(d for d in previous.documents if d not in present)
-
-    def unchanged(
-        self, index_dir: Path, previous: Previous, scan: CorpusScan, seconds: dict[str, float]
-    ) -> BuildReport:
-        """The report of a build that found nothing to do."""
-        passages = sum(len(v) for v in previous.passages.values())
-        return BuildReport(
-            index_dir=index_dir,
-            documents=len(self.kept),
-            passages=passages,
-            processed=(),
-            reused=tuple(self.kept),
-            removed=(),
-            failures=scan.failures,
-            notices=scan.notices,
-            up_to_date=True,
-            seconds=seconds,
-        )
+def unchanged(
+    plan: Plan, index_dir: Path, previous: Previous, scan: CorpusScan, seconds: dict[str, float]
+) -> BuildReport:
+    """The report of a build that found nothing to do."""
+    passages = sum(len(v) for v in previous.passages.values())
+    return BuildReport(
+        index_dir=index_dir,
+        documents=len(plan.kept),
+        passages=passages,
+        processed=(),
+        reused=tuple(plan.kept),
+        removed=(),
+        failures=scan.failures,
+        notices=scan.notices,
+        up_to_date=True,
+        seconds=seconds,
+    )
 
 
-def plan_build(sources: Sequence[Source], previous: Previous | None) -> Plan:
-    hashes = {s.doc_id: content_hash(s.path) for s in sources}
-    kept = [s.doc_id for s in sources if reusable(s, hashes[s.doc_id], previous)]
-    new = [s.doc_id for s in sources if s.doc_id not in kept]
-    return Plan(list(sources), hashes, kept, new)
+def current_or_none(index_dir: Path) -> Path | None:
+    try:
+        return current_build(index_dir)
+    except UnusableIndexError:
+        return None
+
+
+def check_current(index_dir: Path, manifest: dict[str, Any]) -> list[str]:
+    from pipeline.index_check import check_build
+
+    return check_build(current_build(index_dir), manifest)
 
 
 def process(
@@ -333,13 +333,38 @@ def write_build(
     settings: dict[str, Any],
 ) -> Path:
     """Write a complete build beside the current one, then switch `current` to it."""
+    build_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    try:
+        partial = new_partial(index_dir, build_id)
+    except OSError as err:
+        raise as_write_error(err, index_dir) or err from err
+    try:
+        write_parts(partial, documents, passages, vectors, encoder, classifier, plan, settings)
+    except Exception as err:
+        shutil.rmtree(partial, ignore_errors=True)  # nothing half-written stays behind
+        message = as_write_error(err, index_dir)
+        if message is None:
+            raise
+        raise message from err
+    final = partial.parent / build_id
+    partial.rename(final)
+    switch_current(index_dir, final)
+    return final
+
+
+def write_parts(
+    partial: Path,
+    documents: Sequence[Document],
+    passages: Sequence[Passage],
+    vectors: np.ndarray,
+    encoder: Encoder,
+    classifier: ThemeClassifier | None,
+    plan: Plan,
+    settings: dict[str, Any],
+) -> None:
     from pipeline.retrievers import build_retrievers
     from pipeline.store import write_store
 
-    builds = index_dir / BUILDS
-    build_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    partial = builds / f".{build_id}.partial"
-    partial.mkdir(parents=True)
     files = BuildFiles.of(partial)
     write_store(files.store, documents, passages)
     build_retrievers(passages, vectors, encoder.dim, files)
@@ -355,23 +380,6 @@ def write_build(
         "versions": library_versions(),
     }
     files.manifest.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    final = builds / build_id
-    partial.rename(final)
-    switch_current(index_dir, final)
-    return final
-
-
-def switch_current(index_dir: Path, build: Path) -> None:
-    """Point `current` at the build atomically, then remove the builds no longer in use."""
-    link = index_dir / CURRENT
-    temporary = index_dir / f".{CURRENT}.{os.getpid()}"
-    if temporary.is_symlink() or temporary.exists():
-        temporary.unlink()
-    temporary.symlink_to(build.relative_to(index_dir))
-    os.replace(temporary, link)
-    for old in (index_dir / BUILDS).iterdir():
-        if old != build:
-            shutil.rmtree(old, ignore_errors=True)
 
 
 def library_versions() -> dict[str, str]:

@@ -69,7 +69,13 @@ def test_changing_one_document_reprocesses_only_it(corpus: Path, tmp_path: Path)
     new = {p.passage_id for p in Index(tmp_path / "idx", encoder=encoder).passages}
     assert {pid for pid in old if pid.startswith("sotjl:")} <= new
     assert len(new - old) == 1 and encoder.calls == 1  # only the new § was embedded
-    assert len(list((tmp_path / "idx" / "builds").iterdir())) == 1  # old builds are cleaned up
+    # The replaced build stays one round, for a reader that resolved `current` just before.
+    first = sorted((tmp_path / "idx" / "builds").iterdir())
+    assert len(first) == 2 and (tmp_path / "idx" / "current").resolve() == first[1]
+    regulation.write_text(regulation.read_text() + "\nEnda en setning om programmet.\n")
+    build(corpus, tmp_path / "idx", HashingEncoder())
+    builds = sorted((tmp_path / "idx" / "builds").iterdir())
+    assert len(builds) == 2 and builds[0] == first[1]  # the oldest is cleaned up
 
 
 def test_removed_documents_disappear(corpus: Path, tmp_path: Path) -> None:

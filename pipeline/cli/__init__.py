@@ -1,12 +1,13 @@
 """The `kvp` command: a thin layer that calls the library, prints, and sets the exit code.
 
 One module per group of commands registers them on `app`: documents (extract), themes
-(classify, export, train-themes, eval themes), retrieval (build, search, refs, ask,
-eval retrieval) and serve. Only this package prints or exits; the library never does.
+(classify, export, train-themes, eval themes), indexing (build, check), retrieval (search,
+refs, ask, eval retrieval) and serve. Only this package prints or exits; the library never does.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -71,9 +72,27 @@ def parse_years(value: str | None) -> tuple[int, int] | None:
     raise PipelineError(f"--year '{value}' must be a year or a range such as 2018-2022.")
 
 
+def one_line(text: object) -> str:
+    """Text for one line of output: a newline or other control character in a file name
+    is shown escaped ("a\\nb"), so each message stays one line that a log or grep can use."""
+    return CONTROL_RE.sub(lambda m: repr(m.group())[1:-1], str(text))
+
+
+CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def report_failures(failures: Iterable[Failure]) -> None:
     for failure in failures:
-        typer.secho(f"failed: {failure.path}: {failure.reason}", fg=typer.colors.RED, err=True)
+        typer.secho(
+            f"failed: {one_line(failure.path)}: {one_line(failure.reason)}",
+            fg=typer.colors.RED,
+            err=True,
+        )
+
+
+def report_notices(notices: Iterable[str]) -> None:
+    for notice in notices:
+        typer.secho(f"note: {one_line(notice)}", fg=typer.colors.YELLOW, err=True)
 
 
 def load_classifier() -> ThemeClassifier:
@@ -94,6 +113,14 @@ app.add_typer(eval_app, name="eval")
 
 
 # The command modules register themselves on `app` when imported.
-from pipeline.cli import answers, documents, retrieval, serve, themes, training  # noqa: E402
+from pipeline.cli import (  # noqa: E402
+    answers,
+    documents,
+    indexing,
+    retrieval,
+    serve,
+    themes,
+    training,
+)
 
-__all__ = ["answers", "app", "documents", "retrieval", "serve", "themes", "training"]
+__all__ = ["answers", "app", "documents", "indexing", "retrieval", "serve", "themes", "training"]

