@@ -2,15 +2,21 @@
 
 One row per passage: the passage, its document's metadata, section, pages, offsets into
 the document's clean text, legal references and every theme's probability.
+
+A CSV starts with a UTF-8 byte-order mark: without it Excel reads the file as Windows-1252
+and shows "Ã¸" for "ø". Norwegian Excel also splits columns on ";", not ",", so the
+separator is a choice (`DELIMITERS`); "," stays the default, which every other tool reads.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Iterable, Iterator
 from typing import IO, TYPE_CHECKING, Any, Literal
 
+from pipeline.errors import SettingsError
 from pipeline.model import THEMES
 from pipeline.serialize import passage_row
 
@@ -19,11 +25,32 @@ if TYPE_CHECKING:
 
 ExportFormat = Literal["jsonl", "csv"]
 FORMATS: tuple[ExportFormat, ...] = ("jsonl", "csv")
+# utf-8-sig writes the byte-order mark Excel needs; JSONL readers expect none.
+ENCODINGS: dict[ExportFormat, str] = {"jsonl": "utf-8", "csv": "utf-8-sig"}
+Delimiter = Literal[",", ";", "tab"]
+DELIMITERS: dict[Delimiter, str] = {",": ",", ";": ";", "tab": "\t"}  # ";": Norwegian Excel
 CSV_COLUMNS = (
     "passage_id", "doc_id", "title", "kind", "year", "publisher", "official_id", "section",
     "locator", "page_start", "page_end", "char_start", "char_end", "legal_refs",
     *(f"theme_{theme}" for theme in THEMES), "labels", "text",
 )  # fmt: skip
+
+
+def check_format(fmt: str) -> ExportFormat:
+    """The export format, or SettingsError naming the valid ones."""
+    for known in FORMATS:
+        if fmt == known:
+            return known
+    raise SettingsError(f"unknown format '{fmt}'; valid formats are {', '.join(FORMATS)}.")
+
+
+def check_delimiter(delimiter: str) -> Delimiter:
+    """The CSV delimiter by name, or SettingsError naming the valid ones."""
+    for known in DELIMITERS:
+        if delimiter == known:
+            return known
+    valid = ", ".join(f"'{d}'" for d in DELIMITERS)
+    raise SettingsError(f"unknown delimiter '{delimiter}'; valid delimiters are {valid}.")
 
 
 def export_rows(index: Index, *, theme: str | None = None) -> Iterator[dict[str, Any]]:
@@ -45,8 +72,10 @@ def write_jsonl(rows: Iterable[dict[str, Any]], handle: IO[str]) -> int:
     return count
 
 
-def write_csv(rows: Iterable[dict[str, Any]], handle: IO[str]) -> int:
-    writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+def write_csv(rows: Iterable[dict[str, Any]], handle: IO[str], delimiter: Delimiter = ",") -> int:
+    separator = DELIMITERS[check_delimiter(delimiter)]
+    writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS, extrasaction="ignore",
+                            delimiter=separator)  # fmt: skip
     writer.writeheader()
     count = 0
     for row in rows:
@@ -55,10 +84,33 @@ def write_csv(rows: Iterable[dict[str, Any]], handle: IO[str]) -> int:
         flat["legal_refs"] = "; ".join(ref["raw"] + " = " + ref["key"] for ref in row["legal_refs"])
         flat["labels"] = "; ".join(row["labels"])
         for name in THEMES:
-            flat[f"theme_{name}"] = row["themes"].get(name, "")
+            probability = row["themes"].get(name, "")
+            # Excel set to Norwegian, the one that wants ";", reads "0.83" as text or a date.
+            if separator == ";" and isinstance(probability, float):
+                probability = str(probability).replace(".", ",")
+            flat[f"theme_{name}"] = probability
         writer.writerow(flat)
         count += 1
     return count
 
 
-WRITERS = {"jsonl": write_jsonl, "csv": write_csv}
+def save_export(
+    rows: Iterable[dict[str, Any]],
+    handle: IO[bytes],
+    fmt: ExportFormat,
+    *,
+    delimiter: Delimiter = ",",
+) -> int:
+    """Write rows to a binary file in a format and its encoding (`ENCODINGS`); the count.
+
+    `delimiter` separates the columns of a CSV and is not used for JSONL.
+    """
+    fmt = check_format(fmt)
+    text = io.TextIOWrapper(handle, encoding=ENCODINGS[fmt], newline="", write_through=True)
+    try:
+        if fmt == "csv":
+            return write_csv(rows, text, delimiter)
+        return write_jsonl(rows, text)
+    finally:
+        text.flush()
+        text.detach()  # the handle stays open: it is the caller's

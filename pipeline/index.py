@@ -44,7 +44,9 @@ if TYPE_CHECKING:
     from pipeline.themes import ThemeClassifier
 
 INDEX_FORMAT = 4  # bump when the store layout or the passage rules change
-PASSAGE_SETTINGS = ("format", "pipeline", "terms", "segment")  # what decides the passages
+# What decides the passages: a change to any of these processes every document again. The OCR
+# engine is among them so that installing Tesseract reads the scans an earlier build skipped.
+PASSAGE_SETTINGS = ("format", "pipeline", "terms", "segment", "extract", "ocr_engine")
 # The least free space a build asks for before it starts, when there is no previous build to
 # measure: the sample corpus's build takes 15 MB.
 MIN_BUILD_BYTES = 20_000_000
@@ -75,6 +77,7 @@ def manifest_settings(settings: Settings) -> dict[str, Any]:
     processed again. Search and answer settings are read back by `pipeline.search.Index`.
     """
     from pipeline import __version__
+    from pipeline.extract.pdf.ocr import engine_id
     from pipeline.language import DOMAIN_TERMS, LAY_TERMS
 
     terms = json.dumps([DOMAIN_TERMS, LAY_TERMS], sort_keys=True, ensure_ascii=False)
@@ -82,6 +85,7 @@ def manifest_settings(settings: Settings) -> dict[str, Any]:
         "format": INDEX_FORMAT,
         "pipeline": __version__,
         "terms": hashlib.sha1(terms.encode("utf-8")).hexdigest()[:12],
+        "ocr_engine": engine_id(settings.extract),
         **settings.to_dict(),
     }
     normalised: dict[str, Any] = json.loads(json.dumps(recorded))  # as a manifest reads back
@@ -110,8 +114,9 @@ def current_build(index_dir: Path) -> Path:
     return build
 
 
-def read_manifest(index_dir: Path) -> dict[str, Any]:
-    path = BuildFiles.of(current_build(index_dir)).manifest
+def read_manifest(index_dir: Path, build: Path | None = None) -> dict[str, Any]:
+    """The manifest of a build, by default the current one."""
+    path = BuildFiles.of(build or current_build(index_dir)).manifest
     try:
         manifest: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as err:
@@ -189,6 +194,7 @@ def build_locked(
             "its readable parts and the embedding cache."
         )
     documents, passages, failures = process(plan, previous, settings, progress, clock)
+    indexed = {d.doc_id for d in documents}
     vectors = embed(encoder, passages, progress)
     clock.lap("embed")
     if classifier is not None:
@@ -203,7 +209,7 @@ def build_locked(
         index_dir=index_dir,
         documents=len(documents),
         passages=len(passages),
-        processed=tuple(plan.new),
+        processed=tuple(d for d in plan.new if d in indexed),  # a failed file is not
         reused=tuple(plan.kept),
         removed=tuple(plan.removed(previous)),
         failures=(*scan.failures, *failures),
@@ -259,7 +265,7 @@ def process(
     fresh: dict[str, Document] = {}
     failures: list[Failure] = []
     todo = [s for s in plan.sources if s.doc_id in plan.new]
-    for n, (source, outcome) in enumerate(iter_extract(todo), start=1):
+    for n, (source, outcome) in enumerate(iter_extract(todo, settings.extract), start=1):
         if isinstance(outcome, Document):
             fresh[source.doc_id] = outcome
         else:

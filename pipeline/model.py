@@ -82,6 +82,7 @@ class RawBlock:
     level: int = 0
     rows: tuple[tuple[str, ...], ...] = ()
     label: str = ""  # a footnote's number, a list item's bullet
+    ocr: bool = False  # read by OCR from a page image (a PDF page without a text layer)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +98,8 @@ class Furniture:
 class Repair:
     """One change made to the text: what it was and what it became."""
 
-    kind: str  # "hyphenation", "hyphen_kept", "footnote_marker", "ligature", "encoding"
+    # "hyphenation", "hyphen_kept", "footnote_marker", "ligature", "encoding", "section_sign"
+    kind: str
     before: str
     after: str
     page: int | None = None
@@ -111,7 +113,8 @@ class ExtractionReport:
     repairs: tuple[Repair, ...] = ()
     warnings: tuple[str, ...] = ()
     page_count: int | None = None
-    pages_without_text: tuple[int, ...] = ()
+    pages_without_text: tuple[int, ...] = ()  # no text layer, whether or not OCR read them
+    ocr_pages: tuple[int, ...] = ()  # pages whose text was read by OCR
 
     def count(self, kind: str) -> int:
         """How many removals or repairs of one kind were made."""
@@ -142,6 +145,7 @@ class Block:
     level: int = 0
     rows: tuple[tuple[str, ...], ...] = ()
     label: str = ""
+    ocr: bool = False  # read by OCR from a page image
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +212,7 @@ class Passage:
     themes: tuple[tuple[str, float], ...] = ()  # (theme, probability), every theme
     # Sentence offsets in `text`, per paragraph, headings left out: what answers quote.
     sentences: tuple[tuple[int, int], ...] = ()
+    ocr: bool = False  # some of its text was read by OCR from a page image: check the quote
 
     def has_theme(self, theme: str) -> bool:
         return dict(self.themes).get(theme, 0.0) >= THEME_THRESHOLD

@@ -67,8 +67,9 @@ class Index:
         from pipeline.store import open_store
 
         self.index_dir = Path(index_dir or default_index())
-        self.manifest = read_manifest(self.index_dir)
-        self.files = BuildFiles.of(current_build(self.index_dir))
+        build = current_build(self.index_dir)  # once: a rebuild may switch `current` meanwhile
+        self.manifest = read_manifest(self.index_dir, build)
+        self.files = BuildFiles.of(build)
         recorded = Settings.from_dict(self.manifest["settings"])
         self.settings = settings or recorded.search
         self.answer_settings = answer_settings or recorded.answer

@@ -189,6 +189,7 @@ def make_passages(document: Document, spans: list[Span]) -> list[Passage]:
                 role=span.role,
                 locator=span.locator,
                 sentences=sentences_of(text),
+                ocr=any(b.ocr for b in span.blocks),
             )
         )
     return passages

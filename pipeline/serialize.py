@@ -66,6 +66,7 @@ def report_from_dict(data: dict[str, Any]) -> ExtractionReport:
         warnings=tuple(data["warnings"]),
         page_count=data["page_count"],
         pages_without_text=tuple(data["pages_without_text"]),
+        ocr_pages=tuple(data.get("ocr_pages", ())),  # stores written before OCR have none
     )
 
 
@@ -132,6 +133,7 @@ def passage_row(passage: Passage, document: Document) -> dict[str, Any]:
         "official_id": source.official_id,
         "page_start": passage.page_start,
         "page_end": passage.page_end,
+        "ocr": passage.ocr,
         "char_start": passage.char_start,
         "char_end": passage.char_end,
         "legal_refs": [ref_to_dict(r) for r in passage.legal_refs],
@@ -146,6 +148,7 @@ def ref_row(passage: Passage, source: Source, *, statute: bool) -> dict[str, Any
     return {
         **passage_head(passage, source),
         "page": passage.page_start,
+        "ocr": passage.ocr,
         "statute": statute,
         "refs": [r.raw for r in passage.legal_refs],
         "text": passage.text,
@@ -159,6 +162,7 @@ def hit_to_dict(hit: Hit, source: Source) -> dict[str, Any]:
         **passage_head(passage, source),
         "section": " › ".join(passage.section),
         "page": passage.page_start,
+        "ocr": passage.ocr,
         "score": hit.score,
         "lexical": round(hit.lexical, 4),
         "dense": round(hit.dense, 4),
@@ -168,14 +172,18 @@ def hit_to_dict(hit: Hit, source: Source) -> dict[str, Any]:
     }
 
 
-def citation_to_dict(citation: Citation, passage_text: str) -> dict[str, Any]:
-    """A citation; `text` is its whole passage, so a client can show the quote in context."""
+def citation_to_dict(citation: Citation, passage_text: str, *, ocr: bool = False) -> dict[str, Any]:
+    """A citation; `text` is its whole passage, so a client can show the quote in context.
+
+    `ocr` (the passage's own flag) says its text was read by OCR from a page image.
+    """
     where = place(citation.passage_id, citation.doc_id, citation.title, citation.kind,
                   citation.year, citation.section, citation.locator)  # fmt: skip
     return {
         **where,
         "section": " › ".join(citation.section),
         "page": citation.page,
+        "ocr": ocr,
         "quote": citation.quote,
         "quote_start": citation.quote_start,
         "quote_end": citation.quote_end,
@@ -208,8 +216,12 @@ def answer_to_dict(answer: Answer, index: Index) -> dict[str, Any]:
         "provisions": list(answer.provisions),
         "note": answer.note,
         "sections": [to_jsonable(section) for section in answer.sections],
-        "citations": [
-            citation_to_dict(c, index.passage(c.passage_id).text) for c in answer.citations
-        ],
+        "citations": [cited(index, c) for c in answer.citations],
         "sources": [hit_to_dict(h, index.source_of(h.passage)) for h in answer.sources],
     }
+
+
+def cited(index: Index, citation: Citation) -> dict[str, Any]:
+    """A citation of an answer, with its passage's text and OCR flag."""
+    passage = index.passage(citation.passage_id)
+    return citation_to_dict(citation, passage.text, ocr=passage.ocr)

@@ -8,6 +8,7 @@ what (the dev half of `benchmarks/retrieval/questions.jsonl` unless told otherwi
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Literal, Self, get_args
 
@@ -19,6 +20,55 @@ RerankerChoice = Literal["auto", "feature", "none"]
 FUSION_METHODS: tuple[str, ...] = get_args(FusionMethod)
 RETRIEVER_NAMES: tuple[str, ...] = get_args(RetrieverName)
 RERANKER_CHOICES: tuple[str, ...] = get_args(RerankerChoice)
+LIMITS = (  # ExtractSettings' size and count limits, each at least 1
+    *("docx_max_part_mib", "docx_max_total_mib", "docx_max_ratio", "docx_max_elements"),
+    *("docx_max_paragraphs", "html_max_mib", "html_max_elements", "pdf_max_pages"),
+    "pdf_max_page_chars",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractSettings:
+    """How files are read; a change re-extracts (and re-segments) every document."""
+
+    # PDF pages without a text layer are read by Tesseract when it is installed
+    # (`pipeline.extract.pdf.ocr`); off, they are reported as unread.
+    ocr: bool = True
+    ocr_language: str = "nor"  # Tesseract's language data, "nor" or e.g. "nor+eng"
+    ocr_dpi: int = 300  # Tesseract's advice; generated A4 pages read with 0.1 % character errors
+    ocr_page_seconds: float = 60.0  # per page; a full A4 page takes about 3 s here
+    ocr_max_pages: int = 200  # pages read by OCR per document; the rest are reported
+    # Limits that refuse a hostile or runaway file before it costs minutes and gigabytes
+    # (numbers measured on this machine; `benchmarks/bench_budget.py` runs the reported bombs).
+    # DOCX sizes are the zip's declared unpacked sizes, checked before anything is unpacked:
+    # python-docx holds every part in memory.
+    docx_max_part_mib: int = 64  # one part unpacked; the Fafo report's body is 0.4 MiB
+    docx_max_total_mib: int = 512  # the whole package unpacked, images included
+    docx_max_ratio: int = 100  # unpacked/packed, parts over 1 MiB: text 4–15×, bombs 300–1000×
+    docx_max_elements: int = 2_000_000  # XML elements in all parts: ~280 bytes each once parsed
+    docx_max_paragraphs: int = 200_000  # body paragraphs and tables, read at ~0.5 ms each
+    html_max_mib: int = 64  # the page file; 10 MiB of paragraphs took 25 s and 360 MB
+    html_max_elements: int = 500_000  # BeautifulSoup takes ~1.8 KB and ~0.1 ms per element
+    pdf_max_pages: int = 2000  # a 300-page report took 224 s; a hostile file has millions
+    pdf_max_page_chars: int = 100_000  # a dense A4 page of 10 pt text holds ~5,600
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"[a-z]{3}(?:_[a-z]+)?(?:\+[a-z]{3}(?:_[a-z]+)?)*", self.ocr_language):
+            raise SettingsError(
+                f"ocr_language '{self.ocr_language}' is not a Tesseract language; give codes "
+                "such as nor or nor+eng (`tesseract --list-langs` lists those installed)."
+            )
+        if not 70 <= self.ocr_dpi <= 600:
+            raise SettingsError(f"ocr_dpi must lie between 70 and 600, not {self.ocr_dpi}.")
+        if not 0 < self.ocr_page_seconds <= 3600:
+            raise SettingsError(
+                f"ocr_page_seconds must be above 0 and at most 3600, not {self.ocr_page_seconds}."
+            )
+        if self.ocr_max_pages < 0:
+            raise SettingsError(f"ocr_max_pages must be 0 or more, not {self.ocr_max_pages}.")
+        for name in LIMITS:
+            if getattr(self, name) < 1:
+                raise SettingsError(f"{name} must be 1 or more, not {getattr(self, name)}.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +143,7 @@ class Settings:
     """Everything tunable, as one record for the index manifest."""
 
     segment: SegmentSettings = field(default_factory=SegmentSettings)
+    extract: ExtractSettings = field(default_factory=ExtractSettings)
     search: SearchSettings = field(default_factory=SearchSettings)
     answer: AnswerSettings = field(default_factory=AnswerSettings)
 
@@ -104,7 +155,12 @@ class Settings:
         """Settings from a manifest; keys it does not know are refused, missing ones default."""
         parts: dict[str, Any] = {}
         for part in fields(cls):
-            kind = {"segment": SegmentSettings, "search": SearchSettings, "answer": AnswerSettings}
+            kind = {
+                "segment": SegmentSettings,
+                "extract": ExtractSettings,
+                "search": SearchSettings,
+                "answer": AnswerSettings,
+            }
             parts[part.name] = settings_from(kind[part.name], data.get(part.name, {}))
         return cls(**parts)
 

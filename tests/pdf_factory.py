@@ -66,13 +66,18 @@ class Writer:
         self.pdf = FPDF(unit="mm", format="A4")
         self.pdf.set_auto_page_break(False)
         self.furniture = furniture
+        self.header = HEADER
+        self.numbered_header = False  # the page number at the header's right end
         self.y = 0.0
 
     def page(self) -> None:
         self.pdf.add_page()
         if self.furniture:
             self.pdf.set_font("helvetica", size=9)
-            self.pdf.text(LEFT, 13, HEADER)
+            self.pdf.text(LEFT, 13, self.header)
+            if self.numbered_header:
+                number = str(self.pdf.page_no())
+                self.pdf.text(LEFT + WIDTH - self.pdf.get_string_width(number), 13, number)
             self.pdf.text(LEFT, 282, FOOTER)
             self.pdf.text(LEFT, 288, f"Side {self.pdf.page_no()}")
         self.y = 35.0
@@ -244,6 +249,50 @@ def build_report(path: Path, repeat: int = 1) -> Path:
     return w.save(path, title="Kvalifiseringsprogrammet i praksis")
 
 
+# Chapters of one to three pages; the running head is the chapter's title, so a one-page
+# chapter's head appears once in the whole report.
+CHAPTERS = [
+    ("1 Innledning", 1),
+    ("2 Bakgrunn og metode", 2),
+    ("3 Deltakerne", 1),
+    ("4 Oppfølging i kontorene", 3),
+    ("5 Avslutning", 1),
+]
+CHAPTER_BODY = [
+    "Kommunene har ansvar for programmet, og veilederne følger opp deltakerne tett gjennom",
+    "hele programperioden med samtaler, tiltak og kontakt med arbeidsgivere i nærmiljøet.",
+]
+REPEATED_BODY_LINE = "Kilde: Spørreundersøkelse blant veiledere i 2023."
+
+
+def build_chapter_report(path: Path) -> Path:
+    """A report whose running head is the current chapter's title with the page number."""
+    w = Writer()
+    w.numbered_header = True
+    for title, pages in CHAPTERS:
+        w.header = title
+        for n in range(pages):
+            w.page()
+            if n == 0:
+                w.heading(title, 16)
+            w.paragraph(CHAPTER_BODY)
+            w.paragraph([REPEATED_BODY_LINE])
+    return w.save(path, title="Oppfølging i kvalifiseringsprogrammet")
+
+
+def build_heading_at_page_top(path: Path) -> Path:
+    """A bold heading used twice, once so high on a page that it lies in the header band."""
+    w = Writer(furniture=False)
+    w.page()
+    w.heading("Oppsummering", BODY)
+    w.paragraph(CHAPTER_BODY)
+    w.page()
+    w.y = 5
+    w.heading("Oppsummering", BODY)
+    w.paragraph(CHAPTER_BODY)
+    return w.save(path)
+
+
 def build_one_page(path: Path) -> Path:
     """One page whose first line sits in the header band: it must not count as furniture."""
     w = Writer(furniture=False)
@@ -326,4 +375,143 @@ def build_not_a_pdf(path: Path) -> Path:
 
 def build_empty(path: Path) -> Path:
     path.write_bytes(b"")
+    return path
+
+
+# Scanned pages with known text, for OCR (tests/test_ocr.py) ------------------------------
+
+SERIF = Path("/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf")
+SERIF_BOLD = Path("/usr/share/fonts/truetype/dejavu/DejaVuSerif-Bold.ttf")
+SCAN_DPI = 300
+# What a scanned page says, as it is drawn: (kind, lines). A paragraph's lines are wrapped as
+# printed, one with a hyphen at its end; the reference text joins them (`scan_reference`).
+SCAN_PAGES = [
+    [
+        ("heading", ["3 Tiltak og oppfølging"]),
+        (
+            "paragraph",
+            [
+                "Kvalifiseringsprogrammet skal bidra til at flere med vesentlig",
+                "nedsatt arbeids- og inntektsevne kommer i arbeid. Deltakerne",
+                "får tett oppfølging av en veileder ved Nav-kontoret, og stønaden",
+                "utgjør to ganger folketrygdens grunnbeløp (2 G) per år.",
+            ],
+        ),
+        (
+            "paragraph",
+            [
+                "Både kommunen og staten har ansvar for tiltakene. Særlig for",
+                "unge deltakere er det viktig å komme raskt i gang med arbeids-",
+                "trening, og mange får tilbud om praksis hos en ordinær arbeids-",
+                "giver i løpet av de første månedene i programmet.",
+            ],
+        ),
+        (
+            "paragraph",
+            [
+                "Etter § 29 i sosialtjenesteloven skal programmet være på full",
+                "tid. Veilederne på Grünerløkka og i Tromsø oppga at dette var",
+                "krevende for deltakere med store helseplager eller omsorgsansvar.",
+            ],
+        ),
+    ],
+    [
+        ("heading", ["4 Økonomi og resultater"]),
+        (
+            "paragraph",
+            [
+                "Blant deltakerne som avsluttet programmet i 2023, gikk 39 prosent",
+                "til arbeid eller utdanning. Andelen er høyere for deltakere under",
+                "30 år enn for de eldre aldersgruppene, og særlig høy i Bærum.",
+            ],
+        ),
+        (
+            "paragraph",
+            [
+                "Flere kommuner har innført faste møtepunkter mellom veileder og",
+                "deltaker hver uke gjennom hele løpet. Det gir færre avbrudd og",
+                "bedre oversikt over hva den enkelte trenger for å lykkes.",
+            ],
+        ),
+    ],
+]
+
+
+def scan_reference(page: list[tuple[str, list[str]]]) -> str:
+    """A scanned page's text as the extractor should give it: hyphenated words joined."""
+    blocks = []
+    for _, lines in page:
+        text = lines[0]
+        for line in lines[1:]:
+            head = text.rsplit(" ", 1)[-1]
+            joins = head.endswith("-") and line[:1].islower() and not line.startswith("og ")
+            text = text[:-1] + line if joins else f"{text} {line}"
+        blocks.append(text)
+    return "\n\n".join(blocks)
+
+
+def scan_image(page: list[tuple[str, list[str]]], number: int, dpi: int = SCAN_DPI) -> object:
+    """An A4 page image as a scanner makes it: 11 pt serif body text, a bold heading, a
+    worded page number at the foot, slightly rotated and blurred, in greyscale."""
+    from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+    def px(mm: float) -> int:
+        return round(mm / 25.4 * dpi)
+
+    image = Image.new("L", (px(210), px(297)), 255)
+    draw = ImageDraw.Draw(image)
+    body = ImageFont.truetype(str(SERIF), round(BODY * dpi / 72))
+    bold = ImageFont.truetype(str(SERIF_BOLD), round(15 * dpi / 72))
+    y = px(30)
+    for kind, lines in page:
+        font = bold if kind == "heading" else body
+        for line in lines:
+            draw.text((px(LEFT), y), line, font=font, fill=20)
+            y += round(font.size * 1.4)
+        y += round(body.size * 0.8)
+    draw.text((px(LEFT), px(282)), f"Side {number}", font=body, fill=20)
+    image = image.rotate(0.3, resample=Image.Resampling.BICUBIC, fillcolor=255)
+    return image.filter(ImageFilter.GaussianBlur(0.6))
+
+
+def build_image_scan(path: Path, pages: int = 2) -> Path | None:
+    """A PDF whose pages are only images of text (`SCAN_PAGES`), as a scanner without OCR
+    makes it; None without the DejaVu Serif font to draw them."""
+    if not (SERIF.is_file() and SERIF_BOLD.is_file()):
+        return None
+    pdf = FPDF(unit="mm", format="A4")
+    for number, page in enumerate(SCAN_PAGES[:pages], start=1):
+        pdf.add_page()
+        pdf.image(scan_image(page, number), x=0, y=0, w=210, h=297)
+    pdf.output(str(path))
+    return path
+
+
+def build_mixed_scan(path: Path) -> Path | None:
+    """Page 1 with a text layer, page 2 an image of `SCAN_PAGES[0]`; None without the font."""
+    if not (SERIF.is_file() and SERIF_BOLD.is_file()):
+        return None
+    w = Writer(furniture=False)
+    w.page()
+    w.heading("2 Innledning", 15)
+    w.paragraph(
+        [
+            "Denne rapporten beskriver hvordan kommunene arbeider med",
+            "kvalifiseringsprogrammet, og hva deltakerne selv forteller.",
+        ]
+    )
+    w.pdf.add_page()
+    w.pdf.image(scan_image(SCAN_PAGES[0], 2), x=0, y=0, w=210, h=297)
+    return w.save(path)
+
+
+def build_blank_scan(path: Path) -> Path:
+    """One page that is a 300 dpi scan of a blank, slightly grey sheet: nothing to read."""
+    from PIL import Image
+
+    image = Image.linear_gradient("L").resize((2480, 3508)).point(lambda v: 235 + v // 20)
+    pdf = FPDF(unit="mm", format="A4")
+    pdf.add_page()
+    pdf.image(image, x=0, y=0, w=210, h=297)
+    pdf.output(str(path))
     return path

@@ -82,7 +82,7 @@ def test_export_jsonl_and_csv(statute_index: Path, tmp_path: Path) -> None:
         app, ["export", "--index", str(statute_index), "--format", "csv", "--out", str(out)]
     )
     assert result.exit_code == 0, result.output
-    table = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
+    table = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
     assert tuple(table[0]) == CSV_COLUMNS and len(table) == len(rows)
     funding = runner.invoke(app, ["export", "--index", str(statute_index), "--theme", "funding"])
     funding_rows = [json.loads(line) for line in funding.stdout.splitlines()]

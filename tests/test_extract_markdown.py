@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from pipeline.errors import ExtractionError
 from pipeline.extract import extract_file
 from pipeline.model import Document, Role
 
@@ -48,3 +51,38 @@ def test_plain_markdown_without_front_matter(tmp_path: Path) -> None:
     assert table.rows == (("År", "Deltakere"), ("2020", "1 400"))
     assert table.section == ("Notat om KVP", "Tabell")
     assert [b.label for b in document.blocks if b.role is Role.LIST_ITEM] == ["1", "2"]
+
+
+NOTE = "# Notat om KVP\n\nSøknaden behandles av Nav-kontoret på Ås.\n"
+
+
+@pytest.mark.parametrize(
+    ("encoding", "data"),
+    [
+        ("utf-8-sig", NOTE.encode("utf-8-sig")),
+        ("utf-16", NOTE.encode("utf-16")),
+        ("utf-16-le", NOTE.encode("utf-16-le")),
+        ("utf-32", NOTE.encode("utf-32")),
+    ],
+)
+def test_markdown_in_unicode_encodings_is_read(tmp_path: Path, encoding: str, data: bytes) -> None:
+    """Reported: Markdown saved as UTF-16 with a BOM was refused as binary."""
+    path = tmp_path / "notat.md"
+    path.write_bytes(data)
+    document = extract_file(path)
+    assert [(b.role, b.text) for b in document.blocks] == [
+        (Role.HEADING, "Notat om KVP"),
+        (Role.PARAGRAPH, "Søknaden behandles av Nav-kontoret på Ås."),
+    ]
+    changed = {r.before for r in document.report.repairs if r.kind == "encoding"}
+    assert changed == (set() if encoding == "utf-8-sig" else {encoding})
+
+
+def test_binary_markdown_is_refused_with_the_reason(tmp_path: Path) -> None:
+    path = tmp_path / "vedlegg.md"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 50)
+    with pytest.raises(
+        ExtractionError,
+        match=r"vedlegg\.md: could not be read as MD because the file looks binary .*convert it",
+    ):
+        extract_file(path)

@@ -212,3 +212,79 @@ def test_offsets_slice_back_to_block_text(corpus_documents: dict[str, Document])
             assert document.text[block.char_start : block.char_end] == block.text
             assert block.char_start >= previous_end
             previous_end = block.char_end
+
+
+# Running heads that name the chapter -----------------------------------------------------
+
+CHAPTERS = ["Innledning", "Bakgrunn og metode", "Deltakerne", "Oppfølging i kontorene"]
+PAGES_PER_CHAPTER = [1, 2, 1, 3]  # a one-page chapter's head appears only once
+CHAPTER_BODY = """\
+Kommunene har ansvar for programmet, og veilederne følger opp deltakerne tett gjennom
+hele programperioden med samtaler, tiltak og kontakt med arbeidsgivere i nærmiljøet. Det
+er store forskjeller mellom kontorene i hvor mye tid veilederne har til hver deltaker.
+
+Kilde: Spørreundersøkelse blant veiledere i 2023.
+"""
+
+
+def chapter_report(style: str, numbered: bool) -> str:
+    """pdftotext-style pages whose running head is the chapter's title.
+
+    "beside": the page number at the head's right end, on every page (Word);
+    "footer": the head alone, the number at the foot of the page;
+    "opening": no head on a chapter's first page, where the heading opens it (LaTeX).
+    """
+    pages, page = [], 0
+    for n, (title, count) in enumerate(zip(CHAPTERS, PAGES_PER_CHAPTER, strict=True), 1):
+        title = f"{n} {title}" if numbered else title
+        for k in range(count):
+            page += 1
+            head = f"{title:<70}{page}" if style != "footer" else title
+            if style == "opening" and k == 0:
+                head = ""
+            foot = f"\n\n\n{page:>40}\n" if style != "beside" else ""
+            heading = f"{title}\n\n" if k == 0 else ""
+            pages.append(f"\f{head}\n\n{heading}{CHAPTER_BODY}{foot}")
+    return "".join(pages)
+
+
+@pytest.mark.parametrize("numbered", [True, False], ids=["numbered", "unnumbered"])
+@pytest.mark.parametrize("style", ["beside", "footer", "opening"])
+def test_chapter_title_heads_are_removed_and_headings_kept(
+    tmp_path: Path, style: str, numbered: bool
+) -> None:
+    document = extract_file(write(tmp_path, chapter_report(style, numbered)))
+    headings = [(b.text, b.page) for b in document.blocks if b.role is Role.HEADING]
+    titles = [f"{n} {t}" if numbered else t for n, t in enumerate(CHAPTERS, 1)]
+    assert headings == list(zip(titles, [1, 2, 4, 5], strict=True))
+    assert all(
+        not any(t in b.text for t in CHAPTERS)
+        for b in document.blocks
+        if b.role is not Role.HEADING
+    )
+    heads = [" ".join(f.text.split()) for f in document.report.removed if f.kind == "header"]
+    assert len(heads) == (3 if style == "opening" else 7)
+    # A line repeated in the body of every page is body text, not furniture.
+    assert document.text.count("Kilde: Spørreundersøkelse blant veiledere i 2023.") == 7
+
+
+def test_a_heading_opening_a_page_below_the_last_pages_number_is_kept(tmp_path: Path) -> None:
+    """A lone number across the page break belongs to the head between, not to the heading."""
+    text = chapter_report("footer", numbered=False)
+    document = extract_file(write(tmp_path, text))
+    assert [b.text for b in document.blocks if b.role is Role.HEADING][1] == "Bakgrunn og metode"
+    assert [f.page for f in document.report.removed if f.kind == "page_number"] == list(range(1, 8))
+
+
+# Template residue in the sample reports ------------------------------------------------
+
+
+def test_back_cover_template_markers_are_furniture(corpus_documents: dict[str, Document]) -> None:
+    fafo = corpus_documents["fafo-2021-35"]
+    assert "##" not in fafo.text
+    template = [f.text for f in fafo.report.removed if f.kind == "template"]
+    assert template == ["##Forfatter##", "##T", "ittel##"]
+    back_cover = next(b for b in fafo.blocks if "kvalifisere for ulike ytelser" in b.text)
+    assert back_cover.text.startswith("Unge ledige kan kvalifisere for ulike ytelser")
+    for document in corpus_documents.values():
+        assert not re.search(r"##\w|\w##|_{3,}", document.text), document.doc_id

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from markupsafe import Markup, escape
@@ -220,9 +225,37 @@ def test_export_csv(client: TestClient) -> None:
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/csv")
     assert response.headers["content-disposition"] == 'attachment; filename="kvp-passasjer.csv"'
-    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert response.content.startswith(codecs.BOM_UTF8)  # Excel reads UTF-8 only after it
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert tuple(rows[0]) == CSV_COLUMNS
     assert len(rows) == client.get("/api/health").json()["passages"]
+
+
+@pytest.mark.parametrize(("delimiter", "separator"), [(";", ";"), ("tab", "\t"), (",", ",")])
+def test_export_csv_for_norwegian_excel(client: TestClient, delimiter: str, separator: str) -> None:
+    response = client.get("/api/export", params={"format": "csv", "delimiter": delimiter})
+    assert response.status_code == 200
+    assert response.content.startswith(codecs.BOM_UTF8)
+    text = response.content.decode("utf-8-sig")
+    assert text.splitlines()[0] == separator.join(CSV_COLUMNS)
+    rows = list(csv.DictReader(io.StringIO(text, newline=""), delimiter=separator))
+    jsonl = client.get("/api/export", params={"format": "jsonl"}).content.decode("utf-8")
+    expected = [json.loads(line) for line in jsonl.splitlines()]
+    assert [r["text"] for r in rows] == [r["text"] for r in expected]  # æ, ø, å and § intact
+    assert any("ø" in r["text"] for r in rows) and any("§" in r["text"] for r in rows)
+    assert [r["labels"] for r in rows] == ["; ".join(r["labels"]) for r in expected]
+    # Norwegian Excel (the ";" file) reads numbers with a decimal comma; the others a point.
+    mark = "," if delimiter == ";" else "."
+    for row, want in zip(rows, expected, strict=True):
+        for theme, probability in want["themes"].items():
+            assert row[f"theme_{theme}"] == str(probability).replace(".", mark)
+
+
+def test_export_jsonl_has_no_bom_and_delimiter_is_checked(client: TestClient) -> None:
+    jsonl = client.get("/api/export", params={"format": "jsonl", "delimiter": ";"})
+    assert jsonl.status_code == 200 and jsonl.content.startswith(b'{"passage_id"')
+    bad = client.get("/api/export", params={"format": "csv", "delimiter": "|"})
+    assert bad.status_code == 422 and "«delimiter» må være ',', ';' eller 'tab'" in error_of(bad)
 
 
 def test_export_jsonl_by_theme(client: TestClient) -> None:
@@ -350,6 +383,10 @@ def test_paragraph_page(client: TestClient) -> None:
 def test_themes_page(client: TestClient) -> None:
     page = client.get("/temaer")
     assert page.status_code == 200 and "<svg" in page.text and "/api/export?format=csv" in page.text
+    assert (
+        '<a href="/api/export?format=csv&amp;delimiter=%3B" download>Excel (semikolon)</a>'
+        in page.text
+    )
     chosen = client.get("/temaer", params={"tema": "funding"})
     assert chosen.status_code == 200 and "Sannsynlighet for" in chosen.text
     assert "Ord (ordstammer) som trakk opp" in chosen.text
@@ -444,3 +481,121 @@ def test_serve_refuses_a_missing_index(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["serve", "--index", str(tmp_path / "none")])
     assert result.exit_code == 1
     assert "kvp build" in result.output
+
+
+# A rebuilt index ---------------------------------------------------------------------------
+
+FIRST = "Kommunen skal tilby kvalifiseringsprogram til dem som har vesentlig nedsatt arbeidsevne."
+ADDED = "Deltakerne på Lillehammer fikk tett oppfølging av veilederen sin hver uke."
+
+
+class GatedEncoder(HashingEncoder):
+    """The hashing encoder, whose questions can be held at the gate (`hold`) until `go`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hold = False
+        self.waiting = threading.Event()
+        self.go = threading.Event()
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        if self.hold:
+            self.waiting.set()
+            assert self.go.wait(30)
+        return self.encode_passages(texts)
+
+
+def write_corpus(folder: Path, texts: dict[str, str]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    manifest = ""
+    for doc_id, text in texts.items():
+        (folder / f"{doc_id}.txt").write_text(f"Rapport {doc_id}\n\n{text}\n", encoding="utf-8")
+        manifest += (f'[[document]]\nid = "{doc_id}"\nfile = "{doc_id}.txt"\nkind = "report"\n'
+                     f'year = 2024\ntitle = "Rapport {doc_id}"\n\n')  # fmt: skip
+    (folder / "MANIFEST.toml").write_text(manifest, encoding="utf-8")
+    return folder
+
+
+def rebuilt(tmp_path: Path, encoder: HashingEncoder, texts: dict[str, str]) -> None:
+    from pipeline.index import build_index
+
+    corpus = write_corpus(tmp_path / "corpus", texts)
+    build_index(corpus, tmp_path / "index", encoder=cast("Encoder", encoder))
+
+
+def until(condition: Callable[[], bool], seconds: float = 10) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def test_the_app_serves_a_rebuilt_index(tmp_path: Path) -> None:
+    """`kvp build` swaps `current`; the running app serves the new build after the check
+    interval, and closes the old one's store once no request uses it."""
+    encoder = HashingEncoder()
+    rebuilt(tmp_path, encoder, {"rapport-a": FIRST})
+    app = create_app(tmp_path / "index", encoder=cast("Encoder", encoder), check_seconds=0.05)
+    with TestClient(app) as client:
+        assert client.get("/api/documents/rapport-b").status_code == 404
+        old = app.state.resources.loaded
+        rebuilt(tmp_path, encoder, {"rapport-a": FIRST, "rapport-b": ADDED})
+        time.sleep(0.1)
+        found = client.get("/api/documents/rapport-b")
+        assert found.status_code == 200 and found.json()["title"] == "Rapport rapport-b"
+        assert old.retired and old.closed  # no request was using it
+        hits = client.get("/api/search", params={"q": "Lillehammer oppfølging"}).json()["hits"]
+        assert hits[0]["doc_id"] == "rapport-b"
+        assert client.get("/dokument/rapport-b").status_code == 200
+        assert client.get("/api/health").json()["documents"] == 2
+
+
+def test_a_request_started_before_the_swap_finishes_on_the_old_build(tmp_path: Path) -> None:
+    encoder = GatedEncoder()
+    rebuilt(tmp_path, encoder, {"rapport-a": FIRST})
+    app = create_app(tmp_path / "index", encoder=cast("Encoder", encoder), check_seconds=0.05)
+    with TestClient(app) as client, ThreadPoolExecutor(1) as pool:
+        old = app.state.resources.loaded
+        encoder.hold = True
+        slow = pool.submit(client.get, "/api/search", params={"q": "kvalifiseringsprogram"})
+        assert encoder.waiting.wait(30)  # the search holds the old build, mid-way
+        encoder.hold = False
+        rebuilt(tmp_path, encoder, {"rapport-a": FIRST, "rapport-b": ADDED})  # deletes it too
+        time.sleep(0.1)
+        assert client.get("/api/documents/rapport-b").status_code == 200  # the new build
+        assert old.retired and not old.closed  # still in use
+        encoder.go.set()
+        response = slow.result(timeout=30)
+        assert response.status_code == 200
+        assert {h["doc_id"] for h in response.json()["hits"]} == {"rapport-a"}
+        assert until(lambda: old.closed)  # closed when that request ended
+
+
+def test_a_new_build_that_fails_to_load_keeps_the_old_one(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import os
+
+    encoder = HashingEncoder()
+    rebuilt(tmp_path, encoder, {"rapport-a": FIRST})
+    index = tmp_path / "index"
+    app = create_app(index, encoder=cast("Encoder", encoder), check_seconds=0.05)
+    with TestClient(app) as client:
+        assert client.get("/api/documents/rapport-a").status_code == 200
+        broken = index / "builds" / "broken"
+        broken.mkdir()
+        (broken / "manifest.json").write_text("{ not json", encoding="utf-8")
+        (index / ".current.test").symlink_to(Path("builds") / "broken")
+        os.replace(index / ".current.test", index / "current")
+        time.sleep(0.1)
+        with caplog.at_level("ERROR", logger="pipeline.web"):
+            for _ in range(3):
+                assert client.get("/api/documents/rapport-a").status_code == 200
+                time.sleep(0.06)
+        refused = [r for r in caplog.records if "cannot be loaded" in r.getMessage()]
+        assert len(refused) == 1 and "broken" in refused[0].getMessage()  # logged once
+        rebuilt(tmp_path, encoder, {"rapport-a": FIRST, "rapport-b": ADDED})
+        time.sleep(0.1)
+        assert client.get("/api/documents/rapport-b").status_code == 200

@@ -90,25 +90,34 @@ def export(
     theme: Annotated[
         str | None, typer.Option("--theme", help="Only passages with this theme.")
     ] = None,
+    delimiter: Annotated[
+        str,
+        typer.Option(
+            "--delimiter", help="CSV column separator: ',', ';' (Norwegian Excel) or 'tab'."
+        ),
+    ] = ",",
     out: Annotated[Path | None, typer.Option("--out", help="Write here instead of stdout.")] = None,
     index: IndexOption = None,
 ) -> None:
-    """Export every passage with document metadata, section, page, offsets, refs and themes."""
-    from pipeline.export import FORMATS, WRITERS, export_rows
+    """Export every passage with document metadata, section, page, offsets, refs and themes.
+
+    CSV is UTF-8 with a byte-order mark, so Excel reads the letters right.
+    """
+    from pipeline.export import check_delimiter, check_format, export_rows, save_export
     from pipeline.search import load_index
     from pipeline.themes import check_theme
 
     try:
-        if fmt not in FORMATS:
-            raise fail(f"unknown format '{fmt}'; valid formats are {', '.join(FORMATS)}.")
+        chosen, separator = check_format(fmt), check_delimiter(delimiter)
         if theme is not None:
             check_theme(theme)
         rows = export_rows(load_index(index_dir(index)), theme=theme)
         if out is None:
-            count = WRITERS[fmt](rows, sys.stdout)
+            sys.stdout.flush()
+            count = save_export(rows, sys.stdout.buffer, chosen, delimiter=separator)
         else:
-            with out.open("w", encoding="utf-8", newline="") as handle:
-                count = WRITERS[fmt](rows, handle)
+            with out.open("wb") as handle:
+                count = save_export(rows, handle, chosen, delimiter=separator)
     except PipelineError as err:
         raise fail(str(err)) from err
     typer.secho(f"exported {count} passages" + (f" to {out}" if out else ""), err=True)

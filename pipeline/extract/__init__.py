@@ -4,11 +4,17 @@ Each format has its own module or package (pdf, text, markdown, html, docx) expo
 function ``read(path) -> RawDocument``. This module picks the reader by extension (the table
 is `pipeline.formats.READERS`) and assembles the Document: clean text, block offsets into
 it, and section paths from the headings.
+
+`extract` reads one file in this process. `iter_extract` and `extract_all`, which a build
+uses, extract each file in a worker process within an `ExtractionBudget` of time and memory
+(`pipeline.extract.budget`), so that one hostile file is reported and the rest still read;
+``budget=None`` reads them in this process instead.
 """
 
 from __future__ import annotations
 
 import importlib
+import inspect
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
@@ -16,6 +22,7 @@ from pathlib import Path
 
 from pipeline.corpus import content_hash, source_for_file, unsupported_reason
 from pipeline.errors import EmptyDocumentError, ExtractionError, UnsupportedFormatError
+from pipeline.extract.budget import ExtractionBudget, extract_budgeted
 from pipeline.formats import READERS as READERS  # re-exported: callers use extract.READERS
 from pipeline.model import (
     Block,
@@ -27,9 +34,12 @@ from pipeline.model import (
     Role,
     Source,
 )
+from pipeline.settings import ExtractSettings
 
 BLOCK_SEPARATOR = "\n\n"
 NUMBERED_HEADING_RE = re.compile(r"^(\d{1,2}(?:\.\d{1,2}){0,4})\.?\s")
+DEFAULT_SETTINGS = ExtractSettings()
+DEFAULT_BUDGET = ExtractionBudget()
 
 
 def reader_for(path: Path) -> Callable[[Path], RawDocument]:
@@ -42,7 +52,15 @@ def reader_for(path: Path) -> Callable[[Path], RawDocument]:
     return reader
 
 
-def extract(source: Source) -> Document:
+def read_with(
+    read: Callable[..., RawDocument], path: Path, settings: ExtractSettings
+) -> RawDocument:
+    """A reader's output; readers with settings of their own (PDF: OCR) are given them."""
+    takes = "settings" in inspect.signature(read).parameters
+    return read(path, settings) if takes else read(path)
+
+
+def extract(source: Source, settings: ExtractSettings = DEFAULT_SETTINGS) -> Document:
     """Extract one document; raises an ExtractionError subclass naming the file and the fix."""
     path = source.path
     if not path.is_file():
@@ -55,8 +73,8 @@ def extract(source: Source) -> Document:
         )
     read = reader_for(path)
     try:
-        raw = read(path)
-    except ExtractionError:
+        raw = read_with(read, path, settings)
+    except (ExtractionError, MemoryError):  # out of memory is the budget's to report
         raise
     except Exception as err:  # a parser's own exception: report it with the file's name
         raise ExtractionError(
@@ -74,16 +92,20 @@ def extract(source: Source) -> Document:
     return assemble(source, raw, content_hash(path))
 
 
-def extract_file(path: Path | str) -> Document:
+def extract_file(path: Path | str, settings: ExtractSettings = DEFAULT_SETTINGS) -> Document:
     """Extract one file, with its manifest entry if it lies in a corpus, else inferred metadata."""
-    return extract(source_for_file(Path(path)))
+    return extract(source_for_file(Path(path)), settings)
 
 
-def extract_all(sources: Iterable[Source]) -> ExtractionBatch:
-    """Extract many documents; a file that fails is reported and the rest go on."""
+def extract_all(
+    sources: Iterable[Source],
+    settings: ExtractSettings = DEFAULT_SETTINGS,
+    budget: ExtractionBudget | None = DEFAULT_BUDGET,
+) -> ExtractionBatch:
+    """Extract many documents; a file that fails or is over budget is reported, the rest go on."""
     documents: list[Document] = []
     failures: list[Failure] = []
-    for source, outcome in iter_extract(sources):
+    for source, outcome in iter_extract(sources, settings, budget):
         if isinstance(outcome, Document):
             documents.append(outcome)
         else:
@@ -91,11 +113,22 @@ def extract_all(sources: Iterable[Source]) -> ExtractionBatch:
     return ExtractionBatch(tuple(documents), tuple(failures))
 
 
-def iter_extract(sources: Iterable[Source]) -> Iterator[tuple[Source, Document | ExtractionError]]:
-    """Extract lazily, yielding each document or its error, for progress bars."""
+def iter_extract(
+    sources: Iterable[Source],
+    settings: ExtractSettings = DEFAULT_SETTINGS,
+    budget: ExtractionBudget | None = DEFAULT_BUDGET,
+) -> Iterator[tuple[Source, Document | ExtractionError]]:
+    """Extract lazily, yielding each document or its error in source order, for progress bars.
+
+    Each file is extracted in a worker process within the budget (an `OverBudgetError` if
+    not); with ``budget=None``, in this process and without limits of time or memory.
+    """
+    if budget is not None:
+        yield from extract_budgeted(sources, settings, budget)
+        return
     for source in sources:
         try:
-            yield source, extract(source)
+            yield source, extract(source, settings)
         except ExtractionError as err:
             yield source, err
 
@@ -158,6 +191,7 @@ def assemble(source: Source, raw: RawDocument, digest: str) -> Document:
                 level=level,
                 rows=raw_block.rows,
                 label=raw_block.label,
+                ocr=raw_block.ocr,
             )
         )
         cursor += len(text)

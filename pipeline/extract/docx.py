@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+import zlib
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -28,9 +29,11 @@ from docx.oxml.parser import parse_xml
 from docx.text.paragraph import Paragraph
 from lxml import etree  # type: ignore[import-untyped]  # lxml ships no type information
 
-from pipeline.errors import EncryptedDocumentError, ExtractionError
+from pipeline.errors import EncryptedDocumentError, ExtractionError, OverBudgetError
+from pipeline.extract.budget import MIB, count_start_tags
 from pipeline.extract.cleanup import normalize_unicode, render_table
 from pipeline.model import ExtractionReport, RawBlock, RawDocument, Repair, Role
+from pipeline.settings import ExtractSettings
 
 HEADING_STYLE_RE = re.compile(r"^(?:heading|overskrift)\s*([1-9])$", re.IGNORECASE)
 TITLE_STYLES = frozenset({"title", "tittel"})
@@ -49,16 +52,30 @@ NOTE_SEPARATORS = frozenset({"separator", "continuationSeparator", "continuation
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .doc files and encrypted Office files
 ROMAN_VALUES = (1000, 900, 500, 400, 100, 90, 50, 40, 10, 9, 5, 4, 1)
 ROMAN_NUMERALS = ("m", "cm", "d", "cd", "c", "xc", "l", "xl", "x", "ix", "v", "iv", "i")
-# A damaged zip, a missing part, a wrong content type, broken XML (lxml's is a SyntaxError).
-OPEN_ERRORS = (zipfile.BadZipFile, KeyError, ValueError, PackageNotFoundError, SyntaxError)
+# A damaged zip or deflate stream, a missing part, a wrong content type, broken XML (lxml's
+# is a SyntaxError).
+OPEN_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    KeyError,
+    ValueError,
+    PackageNotFoundError,
+    SyntaxError,
+)
 RESAVE = "open and re-save it in Word or LibreOffice, or export it as PDF."
+SPLIT = "split the document into smaller files, or export it as PDF."
+RATIO_FROM = MIB  # smaller parts may compress better than text (styles.xml does 30×) at no cost
+DEFAULT_SETTINGS = ExtractSettings()
 
 
-def read(path: Path) -> RawDocument:
+def read(path: Path, settings: ExtractSettings = DEFAULT_SETTINGS) -> RawDocument:
     """Read a .docx file into raw blocks: the body in order, then its footnotes."""
-    document = open_docx(path)
+    document = open_docx(path, settings)
     reader = BodyReader(document)
-    for element in body_elements(document.element.body):
+    for n, element in enumerate(body_elements(document.element.body)):
+        if n == settings.docx_max_paragraphs:
+            reason = f"has more than {settings.docx_max_paragraphs:,} paragraphs and tables"
+            raise OverBudgetError(path, f"{reason} (ExtractSettings.docx_max_paragraphs); {SPLIT}")
         reader.element(element)
     footnotes = read_footnotes(document, reader)
     repairs = [Repair("footnote", note_id, block.label) for note_id, block in footnotes]
@@ -68,7 +85,7 @@ def read(path: Path) -> RawDocument:
     return RawDocument(blocks, ExtractionReport(repairs=tuple(repairs)), metadata)
 
 
-def open_docx(path: Path) -> Document:
+def open_docx(path: Path, settings: ExtractSettings = DEFAULT_SETTINGS) -> Document:
     """The parsed document, or an ExtractionError that says what is wrong with the file."""
     with path.open("rb") as handle:
         head = handle.read(1 << 16)
@@ -78,11 +95,68 @@ def open_docx(path: Path) -> Document:
             raise EncryptedDocumentError(path, reason)
         raise ExtractionError(path, f"is an old Word .doc file, not DOCX; {RESAVE}")
     try:
+        check_package(path, settings)
         return docx.Document(str(path))
     except OPEN_ERRORS as err:
         # str() of a KeyError is the repr of its message, quotes and all.
         detail = str(err.args[0] if isinstance(err, KeyError) and err.args else err)
         raise ExtractionError(path, f"not a readable DOCX file ({detail}); {RESAVE}") from err
+
+
+def check_package(path: Path, settings: ExtractSettings) -> None:
+    """Refuse a package that unpacks too large or into too many elements, before python-docx
+    unpacks and parses all of it.
+
+    The declared sizes can be trusted: zipfile stops at a member's declared size and then
+    fails its CRC check, so a member that lies unpacks no further than it says.
+    """
+    with zipfile.ZipFile(path) as package:
+        members = package.infolist()
+        total = sum(m.file_size for m in members)
+        if total > settings.docx_max_total_mib * MIB:
+            unpacked = f"unpacks to {total / MIB:,.0f} MiB"
+            limit = f"over the {settings.docx_max_total_mib} MiB limit"
+            raise OverBudgetError(
+                path, f"{unpacked}, {limit} (ExtractSettings.docx_max_total_mib); {SPLIT}"
+            )
+        for member in members:
+            check_member(path, member, settings)
+        elements = 0
+        for member in members:
+            if member.filename.endswith((".xml", ".rels")):  # the parts python-docx parses
+                elements += member_elements(package, member, settings.docx_max_elements - elements)
+        if elements > settings.docx_max_elements:
+            reason = f"has more than {settings.docx_max_elements:,} XML elements"
+            raise OverBudgetError(path, f"{reason} (ExtractSettings.docx_max_elements); {SPLIT}")
+
+
+def check_member(path: Path, member: zipfile.ZipInfo, settings: ExtractSettings) -> None:
+    """One part's declared unpacked size and compression ratio against the limits."""
+    name, size = member.filename, member.file_size
+    if size > settings.docx_max_part_mib * MIB:
+        limit = f"over the {settings.docx_max_part_mib} MiB limit for one part"
+        raise OverBudgetError(
+            path,
+            f"{name} unpacks to {size / MIB:,.0f} MiB, {limit} "
+            f"(ExtractSettings.docx_max_part_mib); {SPLIT}",
+        )
+    ratio = size / max(member.compress_size, 1)
+    if size > RATIO_FROM and ratio > settings.docx_max_ratio:
+        raise OverBudgetError(
+            path,
+            f"{name} unpacks to {ratio:,.0f} times its packed size, over the limit of "
+            f"{settings.docx_max_ratio} (ExtractSettings.docx_max_ratio): it looks like a zip "
+            f"bomb. If it is a real document, {RESAVE}",
+        )
+
+
+def member_elements(package: zipfile.ZipFile, member: zipfile.ZipInfo, room: int) -> int:
+    """The number of XML elements in a part, read in chunks; stops once past ``room``."""
+    count = 0
+    with package.open(member) as stream:
+        while count <= room and (chunk := stream.read(MIB)):
+            count += count_start_tags(chunk)
+    return count
 
 
 def body_elements(container: Any) -> Iterator[Any]:

@@ -20,9 +20,11 @@ from pathlib import Path
 from bs4 import BeautifulSoup
 from bs4.element import NavigableString, PageElement, PreformattedString, Tag
 
-from pipeline.errors import ExtractionError
+from pipeline.errors import ExtractionError, OverBudgetError
+from pipeline.extract.budget import MIB, count_start_tags
 from pipeline.extract.cleanup import decode_text, normalize_unicode, render_table
 from pipeline.model import ExtractionReport, RawBlock, RawDocument, Repair, Role
+from pipeline.settings import ExtractSettings
 
 CHROME = ("script", "style", "nav", "aside", "noscript", "template", "iframe", "svg")
 # Form controls are chrome; a form is too, unless it wraps the page (ASP.NET pages put the
@@ -49,15 +51,26 @@ PARAGRAPH_BREAK_RE = re.compile(f"{BR}[^\\S{BR}]*{BR}")  # <br><br> separates lo
 META_CHARSET_RE = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([\w.:-]+)", re.IGNORECASE)
 # WHATWG: browsers read these labels as windows-1252, and so do the pages' authors.
 LATIN1_CODECS = frozenset({"ascii", "iso8859-1", "latin-1"})
+SPLIT = "split the page into smaller files, or print it to PDF."
+DEFAULT_SETTINGS = ExtractSettings()
 
 
-def read(path: Path) -> RawDocument:
+def read(path: Path, settings: ExtractSettings = DEFAULT_SETTINGS) -> RawDocument:
     """Read an HTML file into raw blocks."""
+    size = path.stat().st_size
+    if size > settings.html_max_mib * MIB:
+        limit = f"over the {settings.html_max_mib} MiB limit (ExtractSettings.html_max_mib)"
+        raise OverBudgetError(path, f"is {size / MIB:,.0f} MiB, {limit}; {SPLIT}")
     try:
         markup, encoding = decode_html(path.read_bytes())
     except ValueError as err:
         reason = f"not a readable HTML file ({err}); save the page again as HTML text."
         raise ExtractionError(path, reason) from err
+    # Counted before parsing: BeautifulSoup's tree takes ~1.8 KB per element.
+    elements = count_start_tags(markup)
+    if elements > settings.html_max_elements:
+        reason = f"has {elements:,} elements, over the limit of {settings.html_max_elements:,}"
+        raise OverBudgetError(path, f"{reason} (ExtractSettings.html_max_elements); {SPLIT}")
     soup = BeautifulSoup(markup, "lxml")
     title = soup.title.get_text() if soup.title else ""
     strip_chrome(soup)

@@ -14,7 +14,7 @@ from pathlib import Path
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from pipeline.extract.cleanup import decode_text, normalize_unicode, render_table
+from pipeline.extract.cleanup import normalize_unicode, read_text_file, render_table
 from pipeline.model import ExtractionReport, RawBlock, RawDocument, Repair, Role
 
 FRONT_MATTER_RE = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
@@ -28,7 +28,7 @@ SPACE_BEFORE_PUNCT_RE = re.compile(r"(?<=\S) +([.,;:)])")
 
 def read(path: Path) -> RawDocument:
     """Read a Markdown file into raw blocks."""
-    text, encoding = decode_text(path.read_bytes())
+    text, encoding = read_text_file(path)
     text, ligatures = normalize_unicode(text)
     metadata, body = split_front_matter(text)
     # Lovdata texts render list letters (a, b, c) as dashes: give them their letters back.

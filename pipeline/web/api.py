@@ -10,7 +10,7 @@ import io
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from pipeline.model import Document, Passage
@@ -26,19 +26,22 @@ from pipeline.web.schemas import (
     ExportParams,
     HealthOut,
     Open,
+    PathId,
     RefParams,
     RefsOut,
     SearchOut,
     SearchParams,
     parse_years,
 )
-from pipeline.web.state import Resources
+from pipeline.web.state import Shared
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorOut, "description": description}
     for status, description in (
         (400, "The request cannot be answered as given (unknown theme, kind or reference)."),
         (404, "No passage or document has this id, or no passage holds or cites the §."),
+        (413, "The request body is larger than the route takes (`pipeline.web.limits`)."),
+        (414, "The address (path and query) is longer than the app takes."),
         (422, "The request is malformed (empty or too long question, k out of range)."),
         (503, "No index is loaded: run `kvp build`."),
     )
@@ -46,14 +49,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 EXPORT_TYPES = {"jsonl": "application/x-ndjson; charset=utf-8", "csv": "text/csv; charset=utf-8"}
 
 router = APIRouter(prefix="/api", tags=["api"], responses=ERRORS)
-
-
-async def resources(request: Request) -> Resources:
-    shared: Resources = request.app.state.resources
-    return shared
-
-
-Shared = Annotated[Resources, Depends(resources)]
 
 
 @router.get("/health", response_model=HealthOut, dependencies=[QUICK])
@@ -97,7 +92,7 @@ def search(params: Annotated[SearchParams, Query()], res: Shared) -> dict[str, A
 
 
 @router.get("/passages/{passage_id}", response_model=Open, dependencies=[QUICK])
-def passage(passage_id: str, res: Shared) -> dict[str, Any]:
+def passage(passage_id: PathId, res: Shared) -> dict[str, Any]:
     """One passage with its document's metadata, offsets, legal references and themes."""
     from pipeline.serialize import passage_row
 
@@ -134,7 +129,7 @@ def documents(res: Shared) -> dict[str, Any]:
 
 
 @router.get("/documents/{doc_id}", response_model=DocumentOut, dependencies=[QUICK])
-def document(doc_id: str, res: Shared) -> dict[str, Any]:
+def document(doc_id: PathId, res: Shared) -> dict[str, Any]:
     """A document's metadata and its clean text as blocks (role, page, section, offsets)."""
     found = res.index.document(doc_id)
     passages = res.loaded.by_doc.get(doc_id, [])
@@ -195,12 +190,15 @@ def classify(body: ClassifyRequest, res: Shared) -> dict[str, Any]:
     responses={200: {"content": {t.split(";")[0]: {} for t in EXPORT_TYPES.values()}}},
 )
 def export(params: Annotated[ExportParams, Query()], res: Shared) -> Response:
-    """Every passage (or one theme's) with metadata, offsets, references and theme scores."""
-    from pipeline.export import WRITERS, export_rows
+    """Every passage (or one theme's) with metadata, offsets, references and theme scores.
 
-    buffer = io.StringIO()
+    CSV is UTF-8 with a byte-order mark; `delimiter=;` gives the columns Norwegian Excel
+    splits on."""
+    from pipeline.export import export_rows, save_export
+
+    buffer = io.BytesIO()
     rows = export_rows(res.index, theme=params.theme)
-    WRITERS[params.format](rows, buffer)
+    save_export(rows, buffer, params.format, delimiter=params.delimiter)
     name = "kvp-passasjer" + (f"-{params.theme}" if params.theme else "") + f".{params.format}"
     return Response(
         buffer.getvalue(),

@@ -4,7 +4,8 @@
 
 Errors are handled here, in one place: `pipeline.web.errors.STATUSES` maps each error class
 to its status and `pipeline.web.errors.message_for` gives its message in Norwegian; API paths
-get ``{"error": "<message>"}``, pages an error page.
+get ``{"error": "<message>"}``, pages an error page. Requests too large for
+`pipeline.web.limits` are refused by its middleware with the same handler (`error_for`).
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ from pipeline.web.errors import (
     status_for,
     validation_message,
 )
-from pipeline.web.state import Resources
+from pipeline.web.limits import LIMITS, LimitRequestSize, RequestLimits
+from pipeline.web.state import CHECK_SECONDS, Resources
 
 if TYPE_CHECKING:
     from pipeline.embed import Encoder
@@ -55,6 +57,8 @@ PAGE_MESSAGES = {
     400: "Søket kunne ikke utføres",
     404: "Fant ikke siden",
     405: "Denne adressen tar ikke imot slike forespørsler",
+    413: "Forespørselen er for stor",
+    414: "Adressen er for lang",
     422: "Det du skrev, kan ikke brukes",
     500: "Noe gikk galt hos oss",
     503: "Tjenesten er ikke klar",
@@ -82,18 +86,25 @@ def create_app(
     warm: bool = False,
     cache_vectors: bool = True,
     encoder: Encoder | None = None,
+    check_seconds: float = CHECK_SECONDS,
+    limits: RequestLimits = LIMITS,
 ) -> FastAPI:
     """The app over one index. Index and theme model load on first use (or at start, `warm`).
 
     `cache_vectors=False` turns off the in-memory cache of question and sentence vectors
     (for measuring the uncached cost); `encoder` replaces the one the index names (tests).
+    A rebuild of the index is served within `check_seconds` (`pipeline.web.state`).
+    `limits` bounds the size of a body and of an address; the limits of each field are
+    those of `pipeline.web.limits.LIMITS`, in the request models.
     """
     from fastapi_offline import FastAPIOffline
 
     from pipeline import __version__
     from pipeline.web import api, pages
 
-    resources = Resources(Path(index_dir), cache_vectors=cache_vectors, encoder=encoder)
+    resources = Resources(
+        Path(index_dir), cache_vectors=cache_vectors, encoder=encoder, check_seconds=check_seconds
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -123,7 +134,8 @@ def create_app(
     app.include_router(pages.router)
     install_error_handlers(app)
 
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(LimitRequestSize, refuse=error_for, limits=limits)
+    app.add_middleware(SecurityHeaders)  # added last: outermost, so refusals get it too
     return app
 
 
@@ -171,13 +183,16 @@ def error_response(request: Request, status: int, message: str, heading: str = "
     )
 
 
+async def error_for(request: Request, exc: Exception) -> Response:
+    """The response to a library or web error: its status, its message in Norwegian."""
+    message = message_for(exc)
+    if message != str(exc):
+        log.info("%s on %s: %s", type(exc).__name__, request.url.path, exc)
+    heading = getattr(exc, "heading", "")
+    return error_response(request, status_for(exc), message, heading)
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    async def pipeline_error(request: Request, exc: Exception) -> Response:
-        message = message_for(exc)
-        if message != str(exc):
-            log.info("%s on %s: %s", type(exc).__name__, request.url.path, exc)
-        heading = getattr(exc, "heading", "")
-        return error_response(request, status_for(exc), message, heading)
 
     async def invalid_request(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
@@ -197,7 +212,7 @@ def install_error_handlers(app: FastAPI) -> None:
         log.exception("unexpected error on %s", request.url.path, exc_info=exc)
         return error_response(request, 500, message_for(exc))
 
-    app.add_exception_handler(PipelineError, pipeline_error)
+    app.add_exception_handler(PipelineError, error_for)
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(Exception, unexpected)

@@ -42,9 +42,19 @@ class WebInvalidError(WebError):
     """Input a page cannot use as it is (a blank or too long question): 422, as in the API."""
 
 
+class BodyTooLargeError(WebError):
+    """A request body larger than its route takes (`pipeline.web.limits`)."""
+
+
+class AddressTooLongError(WebError):
+    """An address (path and query) longer than the app takes (`pipeline.web.limits`)."""
+
+
 # Most specific first: the first class an error is an instance of decides its status.
 STATUSES: tuple[tuple[type[Exception], int], ...] = (
     (WebInvalidError, 422),
+    (BodyTooLargeError, 413),
+    (AddressTooLongError, 414),
     (NotFoundError, 404),
     (UnusableIndexError, 503),  # no index, a damaged one, or one from another version
     (EncoderError, 503),

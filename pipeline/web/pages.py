@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from markupsafe import escape
@@ -26,21 +26,20 @@ from pipeline.web.errors import (
     status_for,
 )
 from pipeline.web.lanes import QUICK, SLOW
-from pipeline.web.schemas import MAX_QUESTION_CHARS
-from pipeline.web.state import Resources
+from pipeline.web.limits import LIMITS
+from pipeline.web.schemas import PathId
+from pipeline.web.state import Shared
 from pipeline.web.views import answer_context, linkable, passage_view
 
 router = APIRouter(include_in_schema=False)
 THEMES_PAGE_SIZE = 20
 EXAMPLE_REFS = ("sotjl § 29", "sotjl § 35", "sotjl § 39", "kvp-forskriften § 11")
-
-
-async def resources(request: Request) -> Resources:
-    shared: Resources = request.app.state.resources
-    return shared
-
-
-Shared = Annotated[Resources, Depends(resources)]
+# Query parameters, as long as `pipeline.web.limits` lets them be. The question is checked
+# by `check_question`, which tells the page's own message.
+NameParam = Annotated[str, Query(max_length=LIMITS.name_chars)]  # a kind or a theme
+YearParam = Annotated[str, Query(max_length=LIMITS.year_chars)]
+IdParam = Annotated[str, Query(max_length=LIMITS.id_chars)]
+RefParam = Annotated[str, Query(max_length=LIMITS.ref_chars)]
 
 
 def page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
@@ -57,9 +56,9 @@ def check_question(q: str) -> str:
             "kan programmet vare?», og trykk Spør.",
             heading="Skriv et spørsmål",
         )
-    if len(q) > MAX_QUESTION_CHARS:
+    if len(q) > LIMITS.question_chars:
         raise WebInvalidError(
-            f"Spørsmålet er {len(q)} tegn langt. Kort det ned til {MAX_QUESTION_CHARS} tegn.",
+            f"Spørsmålet er {len(q)} tegn langt. Kort det ned til {LIMITS.question_chars} tegn.",
             heading="Spørsmålet er for langt",
         )
     return q
@@ -93,10 +92,10 @@ def ask_page(
     request: Request,
     res: Shared,
     q: str | None = None,
-    type: str = "",
-    tema: str = "",
-    fra: str = "",
-    til: str = "",
+    type: NameParam = "",
+    tema: NameParam = "",
+    fra: YearParam = "",
+    til: YearParam = "",
 ) -> HTMLResponse:
     """Spør: one question, an answer with highlighted quotes, and its sources.
 
@@ -115,7 +114,7 @@ def ask_page(
         "til": til,
         "kinds": loaded.kinds,
         "years": loaded.years,
-        "max_chars": MAX_QUESTION_CHARS,
+        "max_chars": LIMITS.question_chars,
         "answer": None,
         "error": None,
     }
@@ -137,7 +136,7 @@ def ask_page(
 
 @router.get("/dokument/{doc_id}", response_class=HTMLResponse, dependencies=[QUICK])
 def document_page(
-    request: Request, doc_id: str, res: Shared, passasje: str | None = None
+    request: Request, doc_id: PathId, res: Shared, passasje: IdParam = ""
 ) -> HTMLResponse:
     """Dokument: the clean text by blocks, opened at a passage that is highlighted."""
     loaded = res.loaded
@@ -166,7 +165,7 @@ def document_page(
 
 
 @router.get("/paragraf", response_class=HTMLResponse, dependencies=[QUICK])
-def paragraph_page(request: Request, res: Shared, ref: str = "") -> HTMLResponse:
+def paragraph_page(request: Request, res: Shared, ref: RefParam = "") -> HTMLResponse:
     """Paragraf: the § text from the act or regulation and every passage that refers to it."""
     from pipeline.legal import ACTS, parse_ref
 
@@ -218,8 +217,8 @@ class ThemeRow:
 def themes_page(
     request: Request,
     res: Shared,
-    tema: str = "",
-    dokument: str = "",
+    tema: NameParam = "",
+    dokument: IdParam = "",
     side: Annotated[int, Query(ge=1)] = 1,
 ) -> HTMLResponse:
     """Temaer: themes per document, a chart, one theme's passages with explanations."""

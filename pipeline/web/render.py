@@ -296,6 +296,7 @@ class BlockView:
     page: int | None = None  # set on the first block of a new page
     label: str = ""  # a list item's letter or a footnote's number, which the text leaves out
     current: bool = False  # the whole block lies in the highlighted passage
+    ocr: bool = False  # its text was read by OCR (shown beside the page marker)
 
 
 def block_tag(block: Block) -> tuple[str, str]:
@@ -354,7 +355,7 @@ def document_blocks(
         page = block.page if block.page is not None and block.page != last_page else None
         last_page = block.page if block.page is not None else last_page
         html = Markup("").join(pieces)
-        views.append(BlockView(tag, css, html, page, block_label(block), whole))
+        views.append(BlockView(tag, css, html, page, block_label(block), whole, block.ocr))
     return views
 
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
+from fastapi import Path
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
+from pipeline.export import Delimiter
 from pipeline.model import QuestionType
+from pipeline.web.limits import LIMITS
 
-MAX_QUESTION_CHARS = 2000
-MAX_K = 50
-MAX_CLASSIFY_TEXTS = 100
-MAX_CLASSIFY_CHARS = 20_000
 YEAR_RE = re.compile(r"^\s*(\d{4})\s*(?:[-–]\s*(\d{4})\s*)?$")
 
 
@@ -32,8 +31,13 @@ def not_blank(what: str) -> BeforeValidator:
 
 
 Question = Annotated[
-    str, Field(min_length=1, max_length=MAX_QUESTION_CHARS), not_blank("et spørsmål")
+    str, Field(min_length=1, max_length=LIMITS.question_chars), not_blank("et spørsmål")
 ]
+Name = Annotated[str, Field(max_length=LIMITS.name_chars)]  # a document kind or a theme
+Kinds = Annotated[list[Name], Field(max_length=LIMITS.kinds)]
+Years = Annotated[str, Field(max_length=LIMITS.year_chars)]
+Ref = Annotated[str, Field(max_length=LIMITS.ref_chars)]
+PathId = Annotated[str, Path(max_length=LIMITS.id_chars)]  # a doc_id or passage_id in a path
 
 
 def parse_years(value: str | None) -> tuple[int, int] | None:
@@ -65,8 +69,8 @@ class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     question: Question = Field(examples=["Hvor lenge kan programmet vare?"])
-    kinds: list[str] = Field(default_factory=list, description="Document kinds, e.g. law, report.")
-    theme: str | None = Field(None, description="barriers, organisation, youth or funding.")
+    kinds: Kinds = Field(default_factory=list, description="Document kinds, e.g. law, report.")
+    theme: Name | None = Field(None, description="barriers, organisation, youth or funding.")
     years: tuple[int, int] | None = Field(None, description="[from, to], both included.")
 
     @field_validator("years")
@@ -81,11 +85,11 @@ class AskRequest(BaseModel):
 
 class SearchParams(BaseModel):
     q: Question = Field(description="A question or search terms.")
-    k: int = Field(10, ge=1, le=MAX_K, description="How many passages.")
-    kind: list[str] = Field(default_factory=list, description="Document kind (repeatable).")
-    theme: str | None = Field(None, description="Only passages with this theme.")
-    year: str | None = Field(None, description='A year or a range: "2021", "2018-2022".')
-    ref: str | None = Field(None, description='Only passages holding or citing a §: "sotjl § 35".')
+    k: int = Field(10, ge=1, le=LIMITS.k, description="How many passages.")
+    kind: Kinds = Field(default_factory=list, description="Document kind (repeatable).")
+    theme: Name | None = Field(None, description="Only passages with this theme.")
+    year: Years | None = Field(None, description='A year or a range: "2021", "2018-2022".')
+    ref: Ref | None = Field(None, description='Only passages holding or citing a §: "sotjl § 35".')
 
     @field_validator("year")
     @classmethod
@@ -98,25 +102,38 @@ class TextIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str | int | None = None
-    text: Annotated[str, Field(min_length=1, max_length=MAX_CLASSIFY_CHARS), not_blank("en tekst")]
+    text: Annotated[
+        str, Field(min_length=1, max_length=LIMITS.classify_chars), not_blank("en tekst")
+    ]
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def id_short(cls, value: object) -> object:
+        # Checked before the union, which would report the length once per member.
+        if isinstance(value, str) and len(value) > LIMITS.id_chars:
+            raise ValueError(f"kan ha høyst {LIMITS.id_chars} tegn")
+        return value
 
 
 class ClassifyRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    texts: list[TextIn] = Field(min_length=1, max_length=MAX_CLASSIFY_TEXTS)
+    texts: list[TextIn] = Field(min_length=1, max_length=LIMITS.classify_texts)
     explain: bool = Field(False, description="Add the terms that raised each theme.")
 
 
 class ExportParams(BaseModel):
     format: Literal["jsonl", "csv"] = "jsonl"
-    theme: str | None = None
+    theme: Name | None = None
+    delimiter: Delimiter = Field(
+        ",", description='CSV only: "," (the default), ";" for Norwegian Excel, or "tab".'
+    )
 
 
 class RefParams(BaseModel):
     ref: Annotated[
         str,
-        Field(min_length=1, max_length=200, examples=["sotjl § 35"]),
+        Field(min_length=1, max_length=LIMITS.ref_chars, examples=["sotjl § 35"]),
         not_blank("en paragraf, for eksempel «sotjl § 35»"),
     ]
 
@@ -135,6 +152,7 @@ class PlaceOut(Open):
     section: str
     locator: str
     page: int | None
+    ocr: bool = Field(False, description="Read by OCR from a page image: check the quote.")
 
 
 class HitOut(PlaceOut):
@@ -235,6 +253,7 @@ class RefPassage(Open):
     section: list[str]
     locator: str
     page: int | None
+    ocr: bool = Field(False, description="Read by OCR from a page image: check the quote.")
     statute: bool = Field(description="True for the text of the § itself.")
     refs: list[str]
     text: str

@@ -1,25 +1,37 @@
 """What the app loads once and shares between requests: the index, the encoder, the theme model.
 
 Loading is lazy (on the first request that needs it) and guarded by a lock, so concurrent
-first requests load once. After that everything is read-only, with two exceptions that are
+first requests load once. After that everything is read-only, with three exceptions that are
 made safe elsewhere or here:
 
 - The encoder, shared by request threads: see `pipeline.web.encoding`.
 - The theme classifier's embedding cache is a SQLite connection, which belongs to the thread
   that opened it; all classifier work runs on one dedicated thread.
+- The index is replaced when a rebuild moves the index's ``current`` link
+  (`pipeline.layout`). At most once every `check_seconds`, a request looks at which build
+  ``current`` names (a resolve and a stat); when it is another, that request loads the new
+  build and swaps it in, while other requests go on with the old one. Each request keeps
+  the build it started with until it ends (`Pinned`), so it never mixes two builds; the old
+  build's store is closed when its last request is done. A new build that fails to load is
+  logged and the old one keeps serving.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Annotated, NamedTuple, TypeVar
+
+from fastapi import Depends, Request
 
 from pipeline.embed import encoder_spec
+from pipeline.errors import PipelineError
+from pipeline.layout import BuildFiles
 from pipeline.model import Document, LegalRef, Passage
 from pipeline.web.encoding import SharedEncoder, WarmUp
 from pipeline.web.errors import WebNotFoundError
@@ -30,6 +42,35 @@ if TYPE_CHECKING:
     from pipeline.themes import ThemeClassifier
 
 T = TypeVar("T")
+log = logging.getLogger("pipeline.web")
+# How often a request may look for a new build: a rebuild is served within this time. The
+# look itself (a resolve and two stats) takes ~0.2 ms; once a second it is free.
+CHECK_SECONDS = 1.0
+
+
+class BuildStamp(NamedTuple):
+    """Which build an index's ``current`` names: its folder and its manifest's identity
+    (inode and modification time, in case a build is rewritten in place)."""
+
+    folder: str
+    inode: int
+    mtime_ns: int
+
+
+def build_stamp(build: Path) -> BuildStamp:
+    """The stamp of a build folder; OSError when its manifest cannot be read."""
+    status = BuildFiles.of(build).manifest.stat()
+    return BuildStamp(str(build), status.st_ino, status.st_mtime_ns)
+
+
+def current_stamp(index_dir: Path) -> BuildStamp | None:
+    """The stamp of the build ``current`` names now, or None when it names none."""
+    from pipeline.index import current_build
+
+    try:
+        return build_stamp(current_build(index_dir))
+    except (OSError, PipelineError):
+        return None
 
 
 @dataclass
@@ -40,6 +81,12 @@ class Loaded:
     by_doc: dict[str, list[Passage]] = field(default_factory=dict)  # in text order
     kinds: list[str] = field(default_factory=list)  # document kinds present
     years: list[int] = field(default_factory=list)  # publication years present
+    stamp: BuildStamp | None = None  # the build it was loaded from
+    # Requests using it now, and whether a newer build replaced it (under Resources' lock).
+    users: int = 0
+    retired: bool = False
+    closing: bool = False  # set once, by whoever closes it
+    closed: bool = False
 
     @classmethod
     def of(cls, index: Index) -> Loaded:
@@ -47,7 +94,16 @@ class Loaded:
         sources = [d.source for d in index.documents.values()]
         kinds = sorted({s.kind.value for s in sources})
         years = sorted({s.year for s in sources if s.year is not None})
-        return cls(index, by_doc, kinds, years)
+        try:
+            stamp: BuildStamp | None = build_stamp(index.files.root)
+        except OSError:  # replaced already while it loaded: the next check loads the newer
+            stamp = None
+        return cls(index, by_doc, kinds, years, stamp)
+
+    def close(self) -> None:
+        """Close the store (its SQLite connection); the rest is memory, freed with it."""
+        self.closed = True
+        self.index.store.close()
 
 
 def unknown_provision(index: Index, ref: LegalRef) -> WebNotFoundError:
@@ -70,16 +126,25 @@ def unknown_provision(index: Index, ref: LegalRef) -> WebNotFoundError:
 
 
 class Resources:
-    """The app's shared state, loaded on first use."""
+    """The app's shared state, loaded on first use; a request uses it through `Pinned`."""
 
     def __init__(
-        self, index_dir: Path, *, cache_vectors: bool = True, encoder: Encoder | None = None
+        self,
+        index_dir: Path,
+        *,
+        cache_vectors: bool = True,
+        encoder: Encoder | None = None,
+        check_seconds: float = CHECK_SECONDS,
     ) -> None:
         self.index_dir = Path(index_dir)
         self._given_encoder = encoder  # used instead of the index's own (tests)
         self._cache_vectors = cache_vectors
+        self._check_seconds = check_seconds
         self._lock = threading.Lock()
         self._loaded: Loaded | None = None
+        self._next_check = 0.0  # time.monotonic() of the next look at `current`
+        self._checking = False  # a request is looking at `current`, or loading a new build
+        self._refused: BuildStamp | None = None  # a new build that failed to load
         self._encoders: dict[str, SharedEncoder] = {}
         self._classifier: ThemeClassifier | None = None
         self._themes_thread = ThreadPoolExecutor(1, thread_name_prefix="kvp-themes")
@@ -93,39 +158,110 @@ class Resources:
 
     @property
     def loaded(self) -> Loaded:
-        """The index (a missing one raises UnusableIndexError, which the app turns into 503)."""
-        if self._loaded is None:
-            from pipeline.index import read_manifest
-            from pipeline.search import Index
+        """The build in use now (a missing index raises UnusableIndexError: 503).
 
-            name = read_manifest(self.index_dir)["encoder"]
-            encoder = self._given_encoder or self.encoder(name)
-            with self._lock:
-                if self._loaded is None:
-                    index = Index(self.index_dir, encoder=encoder)
-                    self._loaded = Loaded.of(index)
+        A request takes it through `pin` instead, so that it keeps one build throughout."""
+        if self._loaded is None:
+            self._load_first()
+        elif time.monotonic() >= self._next_check:
+            self._check_build()
+        assert self._loaded is not None
         return self._loaded
 
     @property
     def index(self) -> Index:
         return self.loaded.index
 
-    def document(self, doc_id: str) -> Document:
-        return self.index.document(doc_id)
+    def pin(self) -> Pinned:
+        """A request's view: the build in use when it first asks, until `Pinned.release`."""
+        return Pinned(self)
 
-    def passage(self, passage_id: str) -> Passage:
-        return self.index.passage(passage_id)
+    def acquire(self) -> Loaded:
+        """The build in use now, counted as used until `release`."""
+        current = self.loaded
+        with self._lock:
+            loaded = self._loaded or current  # a swap may have come in between
+            loaded.users += 1
+            return loaded
 
-    def provision(self, ref: LegalRef) -> tuple[list[Passage], list[Passage]]:
-        """The passages holding the § and the others citing it; neither raises a 404 that
-        says the § is not in the corpus."""
-        index = self.index
-        holding = index.provision(ref)
-        held = {p.passage_id for p in holding}
-        citing = [p for p in index.citing(ref) if p.passage_id not in held]
-        if not holding and not citing:
-            raise unknown_provision(index, ref)
-        return holding, citing
+    def release(self, loaded: Loaded) -> None:
+        with self._lock:
+            loaded.users -= 1
+            close = self._to_close(loaded)
+        if close:
+            self._close(loaded)
+
+    @staticmethod
+    def _to_close(loaded: Loaded) -> bool:
+        """Whether a replaced build is unused and can be closed now (with the lock held);
+        true once only."""
+        if loaded.retired and loaded.users == 0 and not loaded.closing:
+            loaded.closing = True
+            return True
+        return False
+
+    def _encoder_of_index(self) -> Encoder:
+        """The encoder the build in use names (this takes the lock: call it outside)."""
+        from pipeline.index import read_manifest
+
+        name = read_manifest(self.index_dir)["encoder"]
+        return self._given_encoder or self.encoder(name)
+
+    def _open(self, encoder: Encoder) -> Loaded:
+        from pipeline.search import Index
+
+        return Loaded.of(Index(self.index_dir, encoder=encoder))
+
+    def _load_first(self) -> None:
+        encoder = self._encoder_of_index()
+        with self._lock:  # concurrent first requests wait here and load once
+            if self._loaded is None:
+                self._loaded = self._open(encoder)
+                self._next_check = time.monotonic() + self._check_seconds
+
+    def _check_build(self) -> None:
+        """Swap in the build `current` names if it is not the one in use (one request
+        looks at a time; the others go on meanwhile)."""
+        with self._lock:
+            if self._checking or time.monotonic() < self._next_check:
+                return
+            self._checking = True
+            in_use = self._loaded
+        assert in_use is not None
+        try:
+            stamp = current_stamp(self.index_dir)
+            if stamp is not None and stamp not in (in_use.stamp, self._refused):
+                self._swap(in_use, stamp)
+        finally:
+            with self._lock:
+                self._checking = False
+                self._next_check = time.monotonic() + self._check_seconds
+
+    def _swap(self, old: Loaded, stamp: BuildStamp) -> None:
+        try:
+            new = self._open(self._encoder_of_index())
+        except Exception:
+            self._refused = stamp  # logged once; a rewritten build gets a new stamp
+            log.exception(
+                "the new build %s cannot be loaded; still serving %s",
+                stamp.folder,
+                old.stamp.folder if old.stamp else self.index_dir,
+            )
+            return
+        with self._lock:
+            self._loaded = new
+            old.retired = True
+            close = self._to_close(old)
+        log.info("serving the new build %s", new.stamp.folder if new.stamp else self.index_dir)
+        if close:
+            self._close(old)
+
+    @staticmethod
+    def _close(loaded: Loaded) -> None:
+        try:
+            loaded.close()
+        except Exception:  # a connection that will not close is freed with the object
+            log.exception("closing the replaced build failed")
 
     def with_classifier(self, work: Callable[[ThemeClassifier], T]) -> T:
         """Run `work` with the theme classifier, on the classifier's own thread."""
@@ -188,3 +324,71 @@ class Resources:
 
         self._themes_thread.submit(close_cache).result()
         self._themes_thread.shutdown(wait=True)
+        with self._lock:
+            loaded, self._loaded = self._loaded, None
+            if loaded is None:
+                return
+            loaded.retired = True  # a request still running closes it when it ends
+            close = self._to_close(loaded)
+        if close:
+            self._close(loaded)
+
+
+class Pinned:
+    """One request's view of the shared state: the build it first used, kept until the
+    request ends (`release`), so that it never mixes two builds."""
+
+    def __init__(self, shared: Resources) -> None:
+        self.shared = shared
+        self._loaded: Loaded | None = None
+
+    @property
+    def loaded(self) -> Loaded:
+        if self._loaded is None:
+            self._loaded = self.shared.acquire()
+        return self._loaded
+
+    @property
+    def index(self) -> Index:
+        return self.loaded.index
+
+    def release(self) -> None:
+        if self._loaded is not None:
+            loaded, self._loaded = self._loaded, None
+            self.shared.release(loaded)
+
+    def document(self, doc_id: str) -> Document:
+        return self.index.document(doc_id)
+
+    def passage(self, passage_id: str) -> Passage:
+        return self.index.passage(passage_id)
+
+    def provision(self, ref: LegalRef) -> tuple[list[Passage], list[Passage]]:
+        """The passages holding the § and the others citing it; neither raises a 404 that
+        says the § is not in the corpus."""
+        index = self.index
+        holding = index.provision(ref)
+        held = {p.passage_id for p in holding}
+        citing = [p for p in index.citing(ref) if p.passage_id not in held]
+        if not holding and not citing:
+            raise unknown_provision(index, ref)
+        return holding, citing
+
+    def with_classifier(self, work: Callable[[ThemeClassifier], T]) -> T:
+        return self.shared.with_classifier(work)
+
+    def warm_up(self) -> WarmUp | None:
+        return self.shared.warm_up()
+
+
+async def pinned(request: Request) -> AsyncIterator[Pinned]:
+    """The dependency routes take the shared state by: pinned for the request's length."""
+    shared: Resources = request.app.state.resources
+    view = shared.pin()
+    try:
+        yield view
+    finally:
+        view.release()
+
+
+Shared = Annotated[Pinned, Depends(pinned)]

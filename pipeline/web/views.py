@@ -54,6 +54,7 @@ class SourceView:
     related: tuple[tuple[str, str], ...] = ()  # (label, url) of the current statute text
     superseded: SupersededView | None = None
     in_force: str = ""  # statute text: "1. juli 2024", when its § was last amended in force
+    ocr: bool = False  # the passage's text was read by OCR from a page image
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +114,7 @@ def passage_view(loaded: Loaded, number: int, passage: Passage, excerpt: Markup)
         passage.page_start,
         render.document_url(passage.doc_id, passage.passage_id),
         excerpt,
+        ocr=passage.ocr,
     )
 
 

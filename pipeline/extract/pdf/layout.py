@@ -32,6 +32,9 @@ PAGE_NUMBER_RE = re.compile(
     re.IGNORECASE,
 )
 WORDED_NUMBER_RE = re.compile(r"^(?:side|page|s\.)\s*\d", re.IGNORECASE)
+# A running head's words with its page number cut off: "2 metode 7", "7 2 metode".
+PAGE_NUMBER_AT_END_RE = re.compile(r"^(.*\S)\s+\d{1,4}$")
+PAGE_NUMBER_AT_START_RE = re.compile(r"^\d{1,4}\s+(\S.*)$")
 # Some PDFs draw "å" as "a" plus a spacing ring; make the ring combining so NFC rejoins them.
 ACCENTS = {"˚": "\u030a", "¨": "\u0308", "´": "\u0301", "`": "\u0300", "^": "\u0302"}
 
@@ -157,10 +160,6 @@ def lines_of(chars: list[Char]) -> list[Line]:
 
 def strip_furniture(pages: list[Page], body: float) -> tuple[list[list[Char]], list[Furniture]]:
     """Each page's characters without its headers, footers and page numbers, and those lines."""
-
-    def key(text: str) -> str:
-        return re.sub(r"\d+", "#", " ".join(text.lower().split()))
-
     candidates: list[tuple[Page, str, Line]] = []
     seen: Counter[tuple[str, str]] = Counter()
     for page in pages:
@@ -168,19 +167,66 @@ def strip_furniture(pages: list[Page], body: float) -> tuple[list[list[Char]], l
         top = [(page, "header", ln) for ln in lines_of([c for c in page.chars if c.top < depth])]
         low = [c for c in page.chars if c.bottom > page.height - depth]
         found = top + [(page, "footer", ln) for ln in lines_of(low)]
-        seen.update({(band, key(ln.text)) for _, band, ln in found})  # once per page
+        seen.update({(band, furniture_key(ln.text)) for _, band, ln in found})  # once per page
         candidates += found
     removed: set[int] = set()
     furniture = []
+    headings: dict[str, list[Line]] | None = None  # found only when a band line needs them
     for page, band, line in candidates:
-        repeated = seen[(band, key(line.text))] >= 2
+        if line.size >= body * HEADING_RATIO:
+            continue  # a heading is not furniture, even when chapters open on pages alike
+        repeated = seen[(band, furniture_key(line.text))] >= 2
         worded = bool(WORDED_NUMBER_RE.match(line.text))
         number = bool(PAGE_NUMBER_RE.match(line.text)) and (repeated or worded)
-        # A heading is not furniture, even when chapters open on pages alike ("Vedlegg 2").
-        if (repeated or number) and line.size < body * HEADING_RATIO:
-            furniture.append(Furniture(line.text, "page_number" if number else band, page.number))
-            removed.update(id(c) for c in line.chars)
+        if not (repeated or number):
+            headings = heading_lines(pages, body) if headings is None else headings
+            if not names_a_heading(line, headings):
+                continue
+        furniture.append(Furniture(line.text, "page_number" if number else band, page.number))
+        removed.update(id(c) for c in line.chars)
     return [[c for c in page.chars if id(c) not in removed] for page in pages], furniture
+
+
+def furniture_key(text: str) -> str:
+    return re.sub(r"\d+", "#", " ".join(text.lower().split()))
+
+
+def heading_lines(pages: list[Page], body: float) -> dict[str, list[Line]]:
+    """Lines set as headings (large or bold) between the furniture bands, by their words."""
+    found: dict[str, list[Line]] = {}
+    for page in pages:
+        depth = page.height * BAND
+        chars = [
+            c
+            for c in page.chars
+            if c.top >= depth
+            and c.bottom <= page.height - depth
+            and (c.bold or c.size >= body * HEADING_RATIO)
+        ]
+        for line in lines_of(chars):
+            found.setdefault(" ".join(line.text.lower().split()), []).append(line)
+    return found
+
+
+def names_a_heading(line: Line, headings: dict[str, list[Line]]) -> bool:
+    """A running head naming its chapter: a heading's words, a page number aside, set unlike it.
+
+    Such a head may appear on one page only (a one-page chapter), so it never repeats.
+    """
+    words = " ".join(line.text.lower().split())
+    variants = [
+        words,
+        *(
+            m.group(1)
+            for m in (PAGE_NUMBER_AT_END_RE.match(words), PAGE_NUMBER_AT_START_RE.match(words))
+            if m
+        ),
+    ]
+    return any(
+        abs(heading.size - line.size) >= 0.5 or heading.bold != line.bold
+        for variant in variants
+        for heading in headings.get(variant, ())
+    )
 
 
 def split_at_gaps(row: list[Char]) -> list[list[Char]]:

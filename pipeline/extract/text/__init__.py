@@ -4,8 +4,11 @@ What such text carries and what this reader does about it:
 
 - page breaks, as form feeds or (pdftotext-style) a line starting with one space: kept as
   page segments, so furniture can be recognised per page;
-- running headers/footers ("Fafo-rapport 2021:35", "østfold kommunerevisjon iks  5") and lone
-  page numbers: removed, kept as Furniture, and used to recover printed page numbers;
+- running headers/footers ("Fafo-rapport 2021:35", "østfold kommunerevisjon iks  5"), also
+  those naming the current chapter, and lone page numbers: removed, kept as Furniture, and
+  used to recover printed page numbers;
+- a report template's unfilled ``##Field##`` markers and empty form fields ("Tittel: ____"):
+  removed, kept as Furniture of kind "template";
 - one line per wrapped line, sometimes double-spaced: rejoined into paragraphs, also across
   a page break when a sentence runs on;
 - line-end hyphenation: repaired by `cleanup.join_lines`, keeping real compounds;
@@ -17,8 +20,9 @@ What such text carries and what this reader does about it:
 
 Layout rules are by shape (length relative to the document's line width, punctuation,
 numbering), never by the words of a particular document. The steps live beside this module:
-`lines` (lines and the groups they form), `paging` (furniture and printed page numbers),
-`roles` (each group's role) and `footnotes` (footnote bodies and their markers).
+`lines` (lines and the groups they form), `template` (template residue), `paging` (furniture
+and printed page numbers), `roles` (each group's role) and `footnotes` (footnote bodies and
+their markers). Every step is linear (or n log n) in the length of the text.
 """
 
 from __future__ import annotations
@@ -29,9 +33,9 @@ from pathlib import Path
 
 from pipeline.extract.cleanup import (
     build_lexicon,
-    decode_text,
     join_lines,
     normalize_unicode,
+    read_text_file,
     render_table,
     repair_inline_breaks,
 )
@@ -45,17 +49,21 @@ from pipeline.extract.text.lines import (
     split_lines,
     typical_width,
 )
-from pipeline.extract.text.paging import Line
+from pipeline.extract.text.paging import Line, RemovedLine
 from pipeline.extract.text.roles import classify
+from pipeline.extract.text.template import remove_template
 from pipeline.model import ExtractionReport, Furniture, RawBlock, RawDocument, Repair, Role
 
 
 def read(path: Path) -> RawDocument:
     """Read a text file into raw blocks, cleaning the damage of an earlier PDF extraction."""
-    text, encoding = decode_text(path.read_bytes())
+    text, encoding = read_text_file(path)
     text, ligatures = normalize_unicode(text.replace("\r\n", "\n").replace("\r", "\n"))
     lines = split_lines(text)
+    residue = remove_template(lines)
     removed, anchors = paging.remove_furniture(lines)
+    removed += [RemovedLine(r.text, "template", lines[r.line].segment, r.line) for r in residue]
+    removed.sort(key=lambda f: f.line)
     width = typical_width(lines)
     groups = group_lines(lines, width)
     classify(groups, width)
@@ -81,28 +89,32 @@ def read(path: Path) -> RawDocument:
 def merge_runons(groups: list[Group]) -> list[Group]:
     """Join a paragraph with the next when a page break, footnote or figure cut a sentence."""
     merged: list[Group] = []
+    # The last paragraph, while only page-bottom material (footnotes, figures) came after it.
+    target: Group | None = None
     for group in groups:
-        target = runon_target(merged)
         if (
             group.role is Role.PARAGRAPH
             and target is not None
-            and not target.text.rstrip().endswith(SENTENCE_END)
+            and not last_text(target).endswith(SENTENCE_END)
             and group.lines[0].text.strip()[:1].islower()
         ):
             target.lines.extend(group.lines)
             continue
         merged.append(group)
+        if group.role is Role.PARAGRAPH:
+            target = group
+        elif group.role not in (Role.FOOTNOTE, Role.FIGURE, Role.CAPTION):
+            target = None
     return merged
 
 
-def runon_target(merged: list[Group]) -> Group | None:
-    """The last paragraph, if only page-bottom material (footnotes, figures) came after it."""
-    for group in reversed(merged):
-        if group.role is Role.PARAGRAPH:
-            return group
-        if group.role not in (Role.FOOTNOTE, Role.FIGURE, Role.CAPTION):
-            return None
-    return None
+def last_text(group: Group) -> str:
+    """How the group's text ends: its last non-empty line (not the whole, ever longer text)."""
+    for line in reversed(group.lines):
+        text = line.text.strip()
+        if text:
+            return text
+    return ""
 
 
 def to_blocks(

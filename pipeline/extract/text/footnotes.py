@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 
 from pipeline.extract.text.lines import Group
@@ -43,59 +44,94 @@ def mark_footnotes(groups: list[Group]) -> None:
     break, a strong rule line or the next footnote follows: chapter headings and numbered
     lists share the shape but not the place.
     """
+    bottom = PageBottom(groups)
+    marked: list[Group] = []
     expected = 1
-    i = 0
-    while i < len(groups):
-        group = groups[i]
-        number = footnote_number(group)
-        superscript = bool(SUPERSCRIPT_FOOTNOTE_RE.match(group.lines[0].text.strip()))
-        if (
-            number is not None
-            and group.role is Role.PARAGRAPH
-            and (
-                # One footnote may have gone unrecognised: accept the number after it too.
-                superscript or (expected <= number <= expected + 1 and is_footnote_place(groups, i))
-            )
-        ):
-            split_footnote_group(groups, i, number)
+    for i, original in enumerate(groups):
+        group: Group | None = original
+        while group is not None:  # a group holding several footnotes is split as it goes
+            marked.append(group)
+            number = footnote_number(group)
+            superscript = bool(SUPERSCRIPT_FOOTNOTE_RE.match(group.lines[0].text.strip()))
+            if number is None or group.role is not Role.PARAGRAPH:
+                break
+            # One footnote may have gone unrecognised: accept the number after it too.
+            in_sequence = expected <= number <= expected + 1
+            if not (superscript or (in_sequence and is_footnote_place(group, bottom, i + 1))):
+                break
+            rest = split_footnote_group(group, number)
             group.role, group.label = Role.FOOTNOTE, str(number)
             expected = number + 1
-        i += 1
+            group = rest
+    groups[:] = marked
 
 
-def is_footnote_place(groups: list[Group], i: int) -> bool:
+def is_footnote_place(group: Group, bottom: PageBottom, start: int) -> bool:
     """Set apart by a rule, or by a gap with a page break or the next footnote after it.
 
     Chart residue, captions and a wrapped URL may sit between a footnote and the page break.
     """
-    group = groups[i]
     if group.after_rule:
         return True
     if not group.after_gap:
         return False
     number = footnote_number(group)
-    for following in groups[i + 1 :]:
-        first = following.lines[0]
-        if first.page_start or (number is not None and footnote_number(following) == number + 1):
+    return number is not None and bottom.ends_in_page_break_or_note(start, number + 1)
+
+
+class PageBottom:
+    """Where the page-bottom material (chart residue, captions, …) after a group ends.
+
+    The groups from `start` on are not yet changed by `mark_footnotes` when asked about, so
+    the end found for one start holds for every later start before it: a moving pointer
+    and an index of footnote numbers keep the whole pass linear.
+    """
+
+    def __init__(self, groups: list[Group]) -> None:
+        self.groups = groups
+        self.stop = 0
+        self.numbered: dict[int, list[int]] = {}
+        for i, group in enumerate(groups):
+            number = footnote_number(group)
+            if number is not None:
+                self.numbered.setdefault(number, []).append(i)
+
+    def ends_in_page_break_or_note(self, start: int, note: int) -> bool:
+        """True when a page break or footnote `note` comes before anything but page-bottom text."""
+        stop = self.end(start)
+        if stop == len(self.groups) or self.groups[stop].lines[0].page_start:
             return True
-        text = following.text
-        label_like = len(text.split()) <= 6 and not text.endswith(".")  # a chart's legend
-        page_bottom_material = following.role in (Role.FIGURE, Role.CAPTION) or label_like
-        if not (page_bottom_material or text[:1].islower() or text.startswith("http")):
-            return False
-    return True
+        positions = self.numbered.get(note, [])
+        k = bisect.bisect_left(positions, start)
+        return k < len(positions) and positions[k] <= stop
+
+    def end(self, start: int) -> int:
+        self.stop = max(self.stop, start)
+        while self.stop < len(self.groups) and not ends_page_bottom(self.groups[self.stop]):
+            self.stop += 1
+        return self.stop
 
 
-def split_footnote_group(groups: list[Group], i: int, number: int) -> None:
-    """Several footnotes in one group ("1 …", "2 …"): one group each."""
-    lines = groups[i].lines
+def ends_page_bottom(group: Group) -> bool:
+    """A page break or body text: the end of what may follow a footnote on its page."""
+    if group.lines[0].page_start:
+        return True
+    text = group.text
+    label_like = len(text.split()) <= 6 and not text.endswith(".")  # a chart's legend
+    page_bottom_material = group.role in (Role.FIGURE, Role.CAPTION) or label_like
+    return not (page_bottom_material or text[:1].islower() or text.startswith("http"))
+
+
+def split_footnote_group(group: Group, number: int) -> Group | None:
+    """Several footnotes in one group ("1 …", "2 …"): the part from the next one on, cut off."""
+    lines = group.lines
     for j in range(1, len(lines)):
         match = FOOTNOTE_START_RE.match(lines[j].text.strip())
         if match and int(match.group(1)) == number + 1:
-            rest = Group(lines[j:], after_gap=True, after_rule=groups[i].after_rule)
+            rest = Group(lines[j:], after_gap=True, after_rule=group.after_rule)
             del lines[j:]
-            groups.insert(i + 1, rest)
-            return
+            return rest
+    return None
 
 
 def separate_footnote_markers(groups: list[Group]) -> list[Repair]:

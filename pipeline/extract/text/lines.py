@@ -31,7 +31,7 @@ SHORT_LINE = 0.75
 RULE_SPACES = 20
 
 
-@dataclass
+@dataclass(slots=True)
 class Group:
     """Lines between blank lines: a paragraph, a heading, a caption … once classified."""
 

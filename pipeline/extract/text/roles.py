@@ -18,7 +18,8 @@ from pipeline.extract.text.lines import (
 from pipeline.extract.text.paging import Line
 from pipeline.model import Role
 
-TOC_LINE_RE = re.compile(r"(\.{4,}|…{2,}|\t)\s*\d{1,3}\s*$")
+# Each run of leaders is tried from its first character only, so a long run stays linear.
+TOC_LINE_RE = re.compile(r"((?<!\.)\.{4,}|(?<!…)…{2,}|\t)\s*\d{1,3}\s*$")
 
 TOC_TITLE_RE = re.compile(r"^(innholdsfortegnelse|innhold|contents|table of contents)$", re.I)
 
@@ -63,7 +64,7 @@ def mark_toc(groups: list[Group]) -> None:
         if TOC_TITLE_RE.match(first.rstrip(":")):
             group.role, in_toc = Role.TOC, True
             continue
-        toc_lines = sum(1 for ln in group.lines if TOC_LINE_RE.search(ln.text))
+        toc_lines = sum(1 for ln in group.lines if is_toc_line(ln.text))
         if toc_lines and toc_lines >= len(group.lines) / 2:
             group.role, in_toc = Role.TOC, True
         elif in_toc and re.fullmatch(r"(Figurer|Tabeller|Figurliste|Tabelliste)", first):
@@ -72,18 +73,28 @@ def mark_toc(groups: list[Group]) -> None:
             in_toc = False
 
 
+def is_toc_line(text: str) -> bool:
+    """A contents line: leaders or a tab, then a page number."""
+    # The substring tests spare most lines the regex search, which tries every position.
+    leaders = "...." in text or "……" in text or "\t" in text
+    return leaders and bool(TOC_LINE_RE.search(text))
+
+
 def split_headings(groups: list[Group], width: int) -> None:
     """Find headings: whole short groups, or short leading lines of a group before its body."""
-    i = 0
-    while i < len(groups):
-        group = groups[i]
-        if group.role is Role.PARAGRAPH:
-            n = heading_lines(group.lines, width)
-            if n:
-                heading = Group(group.lines[:n], Role.HEADING, after_gap=group.after_gap)
-                rest = group.lines[n:]
-                groups[i : i + 1] = [heading, Group(rest)] if rest else [heading]
-        i += 1
+    split: list[Group] = []
+    for group in groups:
+        current: Group | None = group
+        while current is not None and current.role is Role.PARAGRAPH:
+            n = heading_lines(current.lines, width)
+            if not n:
+                break
+            split.append(Group(current.lines[:n], Role.HEADING, after_gap=current.after_gap))
+            rest = current.lines[n:]
+            current = Group(rest) if rest else None  # the body may open with a heading too
+        if current is not None:
+            split.append(current)
+    groups[:] = split
 
 
 def heading_lines(lines: list[Line], width: int) -> int:
@@ -124,19 +135,27 @@ def heading_before_body(lines: list[Line], n: int) -> bool:
 
 def mark_figure_residue(groups: list[Group], width: int) -> None:
     """Short label groups next to chart numbers are chart residue too, not headings."""
-    changed = True
-    while changed:
-        changed = False
-        for i, group in enumerate(groups):
-            if group.role not in (Role.HEADING, Role.PARAGRAPH) or NUMBERED_HEADING_RE.match(
-                group.lines[0].text.strip()
-            ):
-                continue
-            if len(group.text) > SHORT_LINE * width or group.text.endswith((".", "!", "?")):
-                continue
-            neighbours = groups[max(0, i - 1) : i] + groups[i + 1 : i + 2]
-            if any(n.role is Role.FIGURE for n in neighbours):
-                group.role, changed = Role.FIGURE, True
+    residue_shaped: dict[int, bool] = {}
+
+    def could_be_residue(i: int) -> bool:
+        if i not in residue_shaped:
+            group = groups[i]
+            residue_shaped[i] = (
+                group.role in (Role.HEADING, Role.PARAGRAPH)
+                and not NUMBERED_HEADING_RE.match(group.lines[0].text.strip())
+                and len(group.text) <= SHORT_LINE * width
+                and not group.text.endswith((".", "!", "?"))
+            )
+        return residue_shaped[i]
+
+    # Residue spreads from the chart numbers to every label-shaped neighbour, transitively.
+    pending = [i for i, group in enumerate(groups) if group.role is Role.FIGURE]
+    while pending:
+        i = pending.pop()
+        for j in (i - 1, i + 1):
+            if 0 <= j < len(groups) and groups[j].role is not Role.FIGURE and could_be_residue(j):
+                groups[j].role = Role.FIGURE
+                pending.append(j)
 
 
 def mark_space_tables(groups: list[Group]) -> None:
@@ -199,12 +218,11 @@ def demote_heading_runs(groups: list[Group]) -> None:
 
 def merge_tables(groups: list[Group]) -> None:
     """Consecutive tab-separated rows form one table."""
-    i = 0
-    while i + 1 < len(groups):
-        a, b = groups[i], groups[i + 1]
-        if a.role is Role.TABLE and b.role is Role.TABLE:
-            a.lines.extend(b.lines)
-            a.rows.extend(b.rows)
-            del groups[i + 1]
+    merged: list[Group] = []
+    for group in groups:
+        if merged and merged[-1].role is Role.TABLE and group.role is Role.TABLE:
+            merged[-1].lines.extend(group.lines)
+            merged[-1].rows.extend(group.rows)
         else:
-            i += 1
+            merged.append(group)
+    groups[:] = merged
