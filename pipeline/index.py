@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -24,12 +23,10 @@ from typing import TYPE_CHECKING, Any
 from pipeline.corpus import load_corpus
 from pipeline.errors import UnusableIndexError
 from pipeline.index_folder import (
-    as_write_error,
     build_lock,
     enough_space,
     folder_size,
-    new_partial,
-    switch_current,
+    new_build,
     writable_file,
 )
 from pipeline.layout import CURRENT, BuildFiles
@@ -337,55 +334,27 @@ def write_build(
     classifier: ThemeClassifier | None,
     plan: Plan,
     settings: dict[str, Any],
-) -> Path:
-    """Write a complete build beside the current one, then switch `current` to it."""
-    build_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    try:
-        partial = new_partial(index_dir, build_id)
-    except OSError as err:
-        raise as_write_error(err, index_dir) or err from err
-    try:
-        write_parts(partial, documents, passages, vectors, encoder, classifier, plan, settings)
-    except Exception as err:
-        shutil.rmtree(partial, ignore_errors=True)  # nothing half-written stays behind
-        message = as_write_error(err, index_dir)
-        if message is None:
-            raise
-        raise message from err
-    final = partial.parent / build_id
-    partial.rename(final)
-    switch_current(index_dir, final)
-    return final
-
-
-def write_parts(
-    partial: Path,
-    documents: Sequence[Document],
-    passages: Sequence[Passage],
-    vectors: np.ndarray,
-    encoder: Encoder,
-    classifier: ThemeClassifier | None,
-    plan: Plan,
-    settings: dict[str, Any],
 ) -> None:
+    """Write a complete build beside the current one; `new_build` switches `current` to it."""
     from pipeline.retrievers import build_retrievers
     from pipeline.store import write_store
 
-    files = BuildFiles.of(partial)
-    write_store(files.store, documents, passages)
-    build_retrievers(passages, vectors, encoder.dim, files)
-    manifest = {
-        "settings": settings,
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "corpus": str(Path(plan.corpus).resolve()) if plan.corpus else None,
-        "encoder": encoder.name,
-        "dim": encoder.dim,
-        "theme_model": theme_model_id(classifier),
-        "documents": {d.doc_id: plan.hashes[d.doc_id] for d in documents},
-        "passages": len(passages),
-        "versions": library_versions(),
-    }
-    files.manifest.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    with new_build(index_dir) as folder:
+        files = BuildFiles.of(folder)
+        write_store(files.store, documents, passages)
+        build_retrievers(passages, vectors, encoder.dim, files)
+        manifest = {
+            "settings": settings,
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "corpus": str(Path(plan.corpus).resolve()) if plan.corpus else None,
+            "encoder": encoder.name,
+            "dim": encoder.dim,
+            "theme_model": theme_model_id(classifier),
+            "documents": {d.doc_id: plan.hashes[d.doc_id] for d in documents},
+            "passages": len(passages),
+            "versions": library_versions(),
+        }
+        files.manifest.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
 
 
 def library_versions() -> dict[str, str]:

@@ -73,6 +73,31 @@ def new_partial(index_dir: Path, build_id: str) -> Path:
     return partial
 
 
+@contextmanager
+def new_build(index_dir: Path) -> Iterator[Path]:
+    """A partial folder to write a build into; on success it becomes `current`.
+
+    A write that fails removes the partial folder (nothing half-written stays on a full
+    disk) and is reported as `IndexWriteError` when it is a full or read-only disk.
+    """
+    build_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    try:
+        partial = new_partial(index_dir, build_id)
+    except OSError as err:
+        raise as_write_error(err, index_dir) or err from err
+    try:
+        yield partial
+    except Exception as err:
+        shutil.rmtree(partial, ignore_errors=True)
+        message = as_write_error(err, index_dir)
+        if message is None:
+            raise
+        raise message from err
+    final = partial.parent / build_id
+    partial.rename(final)
+    switch_current(index_dir, final)
+
+
 def remove_dead_partials(index_dir: Path) -> None:
     """Partial builds left by builds that died; only called under the lock."""
     builds = index_dir / BUILDS
