@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 
@@ -24,3 +26,12 @@ class HashingEncoder:
         return self._hashing.transform(texts).toarray().astype(np.float32)
 
     encode_queries = encode_passages
+
+
+def error_message(response: Any, english: tuple[str, ...] = ()) -> str:
+    """The one message of an API error body; none of the `english` words may appear in it."""
+    body = response.json()
+    assert set(body) == {"error"}, body
+    message: str = body["error"]
+    assert not any(word in message.lower().split() for word in english), message
+    return message

@@ -23,7 +23,7 @@ from pipeline.web import create_app
 from pipeline.web.errors import AddressTooLongError, BodyTooLargeError, status_for
 from pipeline.web.limits import LIMITS, LimitRequestSize, RequestLimits, size_text
 
-from .helpers import HashingEncoder
+from .helpers import HashingEncoder, error_message
 from .test_web_answer import report_index  # noqa: F401 (a fixture)
 
 if TYPE_CHECKING:
@@ -42,12 +42,8 @@ def client(report_index: Path) -> Iterator[TestClient]:  # noqa: F811
         yield test_client
 
 
-def error_of(response: Any) -> str:
-    body = response.json()
-    assert set(body) == {"error"}, body
-    message: str = body["error"]
-    assert not any(word in message.lower().split() for word in ENGLISH), message
-    return message
+def error_of(response: object) -> str:
+    return error_message(response, ENGLISH)
 
 
 # The attack of the issue -------------------------------------------------------------------

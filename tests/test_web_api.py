@@ -26,6 +26,7 @@ from pipeline.web import create_app, render
 from pipeline.web.errors import status_for, validation_message
 
 from .helpers import HashingEncoder
+from .helpers import error_message as error_of
 
 if TYPE_CHECKING:
     from pipeline.embed import Encoder
@@ -37,13 +38,6 @@ QUESTION = "Hvor lenge kan programmet vare?"
 def client(statute_index: Path) -> Iterator[TestClient]:
     with TestClient(create_app(statute_index)) as test_client:
         yield test_client
-
-
-def error_of(response: object) -> str:
-    body = response.json()  # type: ignore[attr-defined]
-    assert set(body) == {"error"}, body
-    message: str = body["error"]
-    return message
 
 
 def a_statute_passage(client: TestClient, locator: str = "§ 32") -> dict[str, Any]:

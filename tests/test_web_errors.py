@@ -16,7 +16,7 @@ from pipeline.errors import PipelineError, UnusableIndexError
 from pipeline.web import create_app
 from pipeline.web.errors import FALLBACKS, message_for, route_message, validation_message
 
-from .helpers import HashingEncoder
+from .helpers import HashingEncoder, error_message
 from .test_web_answer import report_index  # noqa: F401 (a fixture)
 
 if TYPE_CHECKING:
@@ -33,11 +33,7 @@ def client(report_index: Path) -> Iterator[TestClient]:  # noqa: F811
 
 
 def error_of(response: object) -> str:
-    body = response.json()  # type: ignore[attr-defined]
-    assert set(body) == {"error"}, body
-    message: str = body["error"]
-    assert not any(word in message.lower().split() for word in ENGLISH), message
-    return message
+    return error_message(response, ENGLISH)
 
 
 def notice_of(response: object) -> str:
