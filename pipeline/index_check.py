@@ -50,7 +50,7 @@ def check_index(
 
     try:
         build = current_build(index_dir)
-        manifest = read_manifest(index_dir)
+        manifest = read_manifest(index_dir, build)  # the same build, should a rebuild switch
     except PipelineError as err:
         return IndexCheck(index_dir, None, problems=(str(err),))
     counts: dict[str, int] = {}
