@@ -1,7 +1,7 @@
 """The formats the pipeline reads: file suffix → reader module in `pipeline.extract`.
 
 One table serves both sides: `corpus` takes a file as a document only if its suffix is here,
-and `extract.reader_for` imports `pipeline.extract.<module>` and calls its `read(path)`.
+and `extract.reader_for` imports `pipeline.extract.<module>` and calls its `read(path, settings)`.
 Readers are imported on first use, never from here, so that a PDF-free run never pays for
 pdfplumber. A new format is a new reader module and one line in this table.
 """

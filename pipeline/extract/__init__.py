@@ -1,9 +1,9 @@
 """Extraction: one file in, one Document out.
 
 Each format has its own module or package (pdf, text, markdown, html, docx) exposing one
-function ``read(path) -> RawDocument``. This module picks the reader by extension (the table
-is `pipeline.formats.READERS`) and assembles the Document: clean text, block offsets into
-it, and section paths from the headings.
+function ``read(path, settings) -> RawDocument`` (`ExtractSettings`: limits, OCR). This
+module picks the reader by extension (the table is `pipeline.formats.READERS`) and assembles
+the Document: clean text, block offsets into it, and section paths from the headings.
 
 `extract` reads one file in this process. `iter_extract` and `extract_all`, which a build
 uses, extract each file in a worker process within an `ExtractionBudget` of time and memory
@@ -14,7 +14,6 @@ uses, extract each file in a worker process within an `ExtractionBudget` of time
 from __future__ import annotations
 
 import importlib
-import inspect
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
@@ -42,22 +41,14 @@ DEFAULT_SETTINGS = ExtractSettings()
 DEFAULT_BUDGET = ExtractionBudget()
 
 
-def reader_for(path: Path) -> Callable[[Path], RawDocument]:
+def reader_for(path: Path) -> Callable[[Path, ExtractSettings], RawDocument]:
     """The format reader for a file, chosen by its extension."""
     module_name = READERS.get(path.suffix.lower())
     if module_name is None:
         raise UnsupportedFormatError(path, unsupported_reason(path))
     module = importlib.import_module(f"pipeline.extract.{module_name}")
-    reader: Callable[[Path], RawDocument] = module.read
+    reader: Callable[[Path, ExtractSettings], RawDocument] = module.read
     return reader
-
-
-def read_with(
-    read: Callable[..., RawDocument], path: Path, settings: ExtractSettings
-) -> RawDocument:
-    """A reader's output; readers with settings of their own (PDF: OCR) are given them."""
-    takes = "settings" in inspect.signature(read).parameters
-    return read(path, settings) if takes else read(path)
 
 
 def extract(source: Source, settings: ExtractSettings = DEFAULT_SETTINGS) -> Document:
@@ -73,7 +64,7 @@ def extract(source: Source, settings: ExtractSettings = DEFAULT_SETTINGS) -> Doc
         )
     read = reader_for(path)
     try:
-        raw = read_with(read, path, settings)
+        raw = read(path, settings)
     except (ExtractionError, MemoryError):  # out of memory is the budget's to report
         raise
     except Exception as err:  # a parser's own exception: report it with the file's name

@@ -16,6 +16,9 @@ from markdown_it.token import Token
 
 from pipeline.extract.cleanup import normalize_unicode, read_text_file, render_table
 from pipeline.model import ExtractionReport, RawBlock, RawDocument, Repair, Role
+from pipeline.settings import ExtractSettings
+
+DEFAULT_SETTINGS = ExtractSettings()  # the reader protocol; no limit or OCR applies to Markdown
 
 FRONT_MATTER_RE = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
 FRONT_MATTER_LINE_RE = re.compile(r'^([\w-]+):\s*"?(.*?)"?\s*$')
@@ -26,7 +29,7 @@ AMENDMENT_RE = re.compile(
 SPACE_BEFORE_PUNCT_RE = re.compile(r"(?<=\S) +([.,;:)])")
 
 
-def read(path: Path) -> RawDocument:
+def read(path: Path, settings: ExtractSettings = DEFAULT_SETTINGS) -> RawDocument:
     """Read a Markdown file into raw blocks."""
     text, encoding = read_text_file(path)
     text, ligatures = normalize_unicode(text)

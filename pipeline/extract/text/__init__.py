@@ -53,9 +53,12 @@ from pipeline.extract.text.paging import Line, RemovedLine
 from pipeline.extract.text.roles import classify
 from pipeline.extract.text.template import remove_template
 from pipeline.model import ExtractionReport, Furniture, RawBlock, RawDocument, Repair, Role
+from pipeline.settings import ExtractSettings
+
+DEFAULT_SETTINGS = ExtractSettings()  # the reader protocol; no limit or OCR applies to plain text
 
 
-def read(path: Path) -> RawDocument:
+def read(path: Path, settings: ExtractSettings = DEFAULT_SETTINGS) -> RawDocument:
     """Read a text file into raw blocks, cleaning the damage of an earlier PDF extraction."""
     text, encoding = read_text_file(path)
     text, ligatures = normalize_unicode(text.replace("\r\n", "\n").replace("\r", "\n"))
