@@ -21,7 +21,7 @@ import hashlib
 import importlib.util
 import os
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -224,6 +224,18 @@ def load_encoder(spec: str = DEFAULT_ENCODER) -> Encoder:
     )
 
 
+Embedder = Callable[["Encoder", Sequence[str]], Iterator[tuple[list[str], "np.ndarray"]]]
+
+
+def encode_in_chunks(
+    encoder: Encoder, texts: Sequence[str]
+) -> Iterator[tuple[list[str], np.ndarray]]:
+    """The default `Embedder`: the encoder in this process, `CACHE_CHUNK` texts at a time."""
+    for start in range(0, len(texts), CACHE_CHUNK):
+        chunk = list(texts[start : start + CACHE_CHUNK])
+        yield chunk, encoder.encode_passages(chunk)
+
+
 class EmbeddingCache:
     """Passage vectors on disk, keyed by encoder name and text, so rebuilds embed only news."""
 
@@ -244,25 +256,27 @@ class EmbeddingCache:
         encoder: Encoder,
         texts: Sequence[str],
         progress: Callable[[int], None] | None = None,
+        embed: Embedder | None = None,
     ) -> np.ndarray:
         """Vectors for the texts: cached ones read, the others embedded and stored.
 
-        New vectors are committed chunk by chunk, so an interrupted build keeps its work.
-        ``progress`` is called with the number of texts done after each step.
+        ``embed`` turns the missing texts into (texts, vectors) batches (a build engine's;
+        by default the encoder in chunks here). Each batch is committed as it arrives, so an
+        interrupted build keeps its work. ``progress`` is called with the number of texts
+        done after each step.
         """
         import numpy as np
 
         keys = [self.key(encoder.name, t) for t in texts]
         found = self.lookup(keys)
-        missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in found}
+        missing = list(dict.fromkeys(t for k, t in zip(keys, texts, strict=True)
+                                     if k not in found))  # fmt: skip
         if progress:
             progress(len(keys) - len(missing))
-        pending = list(missing.items())
-        for start in range(0, len(pending), CACHE_CHUNK):
-            chunk = pending[start : start + CACHE_CHUNK]
-            vectors = encoder.encode_passages([text for _, text in chunk])
-            rows = [(key, vector.astype(np.float32).tobytes())
-                    for (key, _), vector in zip(chunk, vectors, strict=True)]  # fmt: skip
+        batches = (embed or encode_in_chunks)(encoder, missing)
+        for chunk, vectors in batches:
+            rows = [(self.key(encoder.name, text), vector.astype(np.float32).tobytes())
+                    for text, vector in zip(chunk, vectors, strict=True)]  # fmt: skip
             self._db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?)", rows)
             self._db.commit()
             found.update(rows)

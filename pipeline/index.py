@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from pipeline.embed import Encoder
+    from pipeline.engine import BuildEngine
     from pipeline.themes import ThemeClassifier
 
 INDEX_FORMAT = 4  # bump when the store layout or the passage rules change
@@ -136,20 +137,23 @@ def build_index(
     settings: Settings | None = None,
     allow_outside: bool = False,
     wait: float = 0.0,
+    engine: BuildEngine | None = None,
 ) -> BuildReport:
     """Extract → segment → annotate → embed → index, reusing what has not changed.
 
     One build at a time per index folder: another waits up to ``wait`` seconds, then stops
     with `IndexBusyError`. Files outside the corpus folder are read only with
-    ``allow_outside``.
+    ``allow_outside``. The per-document stages and the encoder run on ``engine`` (this
+    process by default; `pipeline.engine`).
     """
+    from pipeline.engine import LocalEngine
     from pipeline.paths import default_index
 
     index_dir = Path(index_dir or default_index())
     with build_lock(index_dir, wait=wait):
         return build_locked(
             Path(corpus), index_dir, encoder, classifier, progress, settings or Settings(),
-            allow_outside,
+            allow_outside, engine or LocalEngine(),
         )  # fmt: skip
 
 
@@ -161,6 +165,7 @@ def build_locked(
     progress: Progress | None,
     settings: Settings,
     allow_outside: bool,
+    engine: BuildEngine,
 ) -> BuildReport:
     from pipeline.embed import load_encoder
     from pipeline.paths import embedding_cache
@@ -190,9 +195,9 @@ def build_locked(
             f"the index at {index_dir} was damaged ({'; '.join(problems)}); rebuilt it from "
             "its readable parts and the embedding cache."
         )
-    documents, passages, failures = process(plan, previous, settings, progress, clock)
+    documents, passages, failures = process(plan, previous, settings, progress, clock, engine)
     indexed = {d.doc_id for d in documents}
-    vectors = embed(encoder, passages, progress)
+    vectors = embed(encoder, passages, progress, engine)
     clock.lap("embed")
     if classifier is not None:
         # The index's vectors serve the classifier only when it was trained on that encoder;
@@ -253,17 +258,14 @@ def process(
     settings: Settings,
     progress: Progress | None,
     clock: Stopwatch,
+    engine: BuildEngine,
 ) -> tuple[list[Document], list[Passage], list[Failure]]:
     """Documents and passages in corpus order: reused ones as stored, new ones processed."""
-    from pipeline.extract import iter_extract
-    from pipeline.legal import annotate_refs
-    from pipeline.segment import segment
-
-    fresh: dict[str, Document] = {}
+    fresh: dict[str, tuple[Document, list[Passage]]] = {}
     failures: list[Failure] = []
     todo = [s for s in plan.sources if s.doc_id in plan.new]
-    for n, (source, outcome) in enumerate(iter_extract(todo, settings.extract), start=1):
-        if isinstance(outcome, Document):
+    for n, (source, outcome) in enumerate(engine.process(todo, settings), start=1):
+        if isinstance(outcome, tuple):
             fresh[source.doc_id] = outcome
         else:
             failures.append(Failure(source.path, outcome.reason))
@@ -274,8 +276,7 @@ def process(
     passages: list[Passage] = []
     for source in plan.sources:
         if source.doc_id in fresh:
-            document = fresh[source.doc_id]
-            own = annotate_refs([document], segment(document, settings.segment))
+            document, own = fresh[source.doc_id]
         elif previous is not None and source.doc_id in plan.kept:
             document = previous.documents[source.doc_id]
             own = previous.passages.get(source.doc_id, [])
@@ -287,7 +288,10 @@ def process(
     return documents, passages, failures
 
 
-def embed(encoder: Encoder, passages: Sequence[Passage], progress: Progress | None) -> np.ndarray:
+def embed(
+    encoder: Encoder, passages: Sequence[Passage], progress: Progress | None, engine: BuildEngine
+) -> np.ndarray:
+    """The passages' vectors: from the embedding cache, the rest from the engine."""
     from pipeline.embed import EmbeddingCache
 
     done = 0
@@ -300,7 +304,8 @@ def embed(encoder: Encoder, passages: Sequence[Passage], progress: Progress | No
 
     cache = EmbeddingCache()
     try:
-        return cache.encode_passages(encoder, [p.text for p in passages], progress=step)
+        texts = [p.text for p in passages]
+        return cache.encode_passages(encoder, texts, progress=step, embed=engine.embed)
     finally:
         cache.close()
 
