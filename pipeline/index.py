@@ -56,7 +56,7 @@ Progress = Callable[[str, int, int], None]  # stage, done, total
 class BuildReport:
     """What a build did, for the user and for the closing numbers."""
 
-    index_dir: Path
+    index_dir: Path | str  # a folder, or the store's URL (without its password)
     documents: int
     passages: int
     processed: tuple[str, ...]  # documents extracted and segmented in this build
@@ -141,14 +141,24 @@ def build_index(
 ) -> BuildReport:
     """Extract → segment → annotate → embed → index, reusing what has not changed.
 
-    One build at a time per index folder: another waits up to ``wait`` seconds, then stops
-    with `IndexBusyError`. Files outside the corpus folder are read only with
-    ``allow_outside``. The per-document stages and the encoder run on ``engine`` (this
-    process by default; `pipeline.engine`).
+    ``index_dir`` is a folder, or a PostgreSQL URL for a shared store
+    (`pipeline.database_build`). One build at a time per index: another waits up to
+    ``wait`` seconds, then stops with `IndexBusyError`. Files outside the corpus folder are
+    read only with ``allow_outside``. The per-document stages and the encoder run on
+    ``engine`` (this process by default; `pipeline.engine`).
     """
     from pipeline.engine import LocalEngine
     from pipeline.paths import default_index
+    from pipeline.store.postgres import is_database
 
+    if is_database(index_dir):
+        from pipeline.database_build import build_database
+
+        return build_database(
+            Path(corpus), str(index_dir), encoder=encoder, classifier=classifier,
+            progress=progress, settings=settings, allow_outside=allow_outside, wait=wait,
+            engine=engine or LocalEngine(),
+        )  # fmt: skip
     index_dir = Path(index_dir or default_index())
     with build_lock(index_dir, wait=wait):
         return build_locked(

@@ -19,7 +19,7 @@ To add one: a class with ``name``, ``build``, ``load`` and ``rank``, registered 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from pipeline.layout import BuildFiles
 
@@ -36,6 +36,13 @@ class Retriever(Protocol):
     name: ClassVar[str]
 
     def rank(self, query: str, allowed: set[int] | None, n: int) -> Ranking: ...
+
+
+@runtime_checkable
+class DocumentFrequencies(Protocol):
+    """A lexical retriever that knows its corpus statistics (the BM25 ones do)."""
+
+    def document_frequency(self, token: str) -> int: ...
 
 
 def top_rows(scores: np.ndarray, allowed: set[int] | None, n: int) -> Ranking:

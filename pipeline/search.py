@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from pipeline.errors import NotFoundError, SearchError, UnusableIndexError
 from pipeline.fusion import fuse
-from pipeline.index import current_build, read_manifest
+from pipeline.index import INDEX_FORMAT, current_build, read_manifest
 from pipeline.layout import BuildFiles
 from pipeline.model import (
     NO_FILTERS,
@@ -34,10 +34,18 @@ from pipeline.model import (
     Passage,
     Source,
 )
-from pipeline.retrievers import BM25Retriever, Ranking, Retriever, load_retriever
+from pipeline.retrievers import (
+    BM25Retriever,
+    DocumentFrequencies,
+    Ranking,
+    Retriever,
+    load_retriever,
+)
 from pipeline.settings import AnswerSettings, SearchSettings, Settings
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import numpy as np
 
     from pipeline.answer_models import AnswerModels
@@ -64,28 +72,65 @@ class Index:
         reranker: Reranker | None = None,
     ) -> None:
         from pipeline.paths import default_index
-        from pipeline.store import open_store
+        from pipeline.store.postgres import is_database
 
-        self.index_dir = Path(index_dir or default_index())
-        build = current_build(self.index_dir)  # once: a rebuild may switch `current` meanwhile
-        self.manifest = read_manifest(self.index_dir, build)
-        self.files = BuildFiles.of(build)
-        recorded = Settings.from_dict(self.manifest["settings"])
-        self.settings = settings or recorded.search
-        self.answer_settings = answer_settings or recorded.answer
+        self.location: Path | str = (
+            str(index_dir) if is_database(index_dir) else Path(index_dir or default_index())
+        )
         self._encoder = encoder
-        self.reranker = reranker or self.trained_reranker()
         self._retrievers: dict[str, Retriever] = {}
         self._sentence_memo: dict[str, np.ndarray] = {}
         self._in_force: dict[str, dict[str, str]] = {}
+        if isinstance(self.location, str):
+            self.open_database(self.location)
+        else:
+            self.open_folder(self.location)
+        recorded = Settings.from_dict(self.manifest["settings"])
+        self.settings = settings or recorded.search
+        self.answer_settings = answer_settings or recorded.answer
+        self.reranker = reranker or self.trained_reranker()
         try:
-            self.store: PassageStore = open_store(str(self.files.store))
             for name in self.settings.retrievers:  # opened now, so damage shows at once
                 self.retriever(name)
         except UnusableIndexError:
             raise
         except Exception as err:  # a partly deleted or foreign folder
-            raise UnusableIndexError.damaged(self.index_dir, err) from err
+            raise UnusableIndexError.damaged(self.location, err) from err
+
+    def open_folder(self, index_dir: Path) -> None:
+        """The build a folder's ``current`` names: its files and its SQLite store."""
+        from pipeline.store import open_store
+
+        self.index_dir = index_dir
+        build = current_build(index_dir)  # once: a rebuild may switch `current` meanwhile
+        self.manifest = read_manifest(index_dir, build)
+        self.files: BuildFiles | None = BuildFiles.of(build)
+        self.build_id: str = str(build)
+        try:
+            self.store: PassageStore = open_store(str(self.files.store))
+        except Exception as err:
+            raise UnusableIndexError.damaged(index_dir, err) from err
+
+        def folder_retriever(name: str, encoder: Callable[[], Encoder]) -> Retriever:
+            assert self.files is not None
+            return load_retriever(name, self.files, encoder)
+
+        self._load_retriever = folder_retriever
+
+    def open_database(self, url: str) -> None:
+        """The build that is current in a PostgreSQL store, pinned while this index lives."""
+        from pipeline.store.postgres import PostgresStore
+
+        store = PostgresStore(url)
+        if store.manifest.get("settings", {}).get("format") != INDEX_FORMAT:
+            store.close()
+            raise UnusableIndexError.outdated(url)
+        self.index_dir = Path(store.manifest.get("corpus") or ".")  # no folder of its own
+        self.manifest = store.manifest
+        self.files = None
+        self.build_id = f"{url}#{store.build_id}"
+        self.store = store
+        self._load_retriever = store.retriever
 
     # What the index holds ----------------------------------------------------------------
 
@@ -183,7 +228,7 @@ class Index:
 
     def retriever(self, name: str) -> Retriever:
         if name not in self._retrievers:
-            self._retrievers[name] = load_retriever(name, self.files, lambda: self.encoder)
+            self._retrievers[name] = self._load_retriever(name, lambda: self.encoder)
         return self._retrievers[name]
 
     def trained_reranker(self) -> Reranker | None:
@@ -207,7 +252,7 @@ class Index:
     def document_frequency(self, token: str) -> int:
         """In how many passages a normalised token occurs (from the BM25 index)."""
         bm25 = self.retriever(BM25Retriever.name)
-        assert isinstance(bm25, BM25Retriever)
+        assert isinstance(bm25, DocumentFrequencies)
         return bm25.document_frequency(token)
 
     # Searching ---------------------------------------------------------------------------
@@ -333,5 +378,6 @@ def question_refs(text: str) -> list[LegalRef]:
 
 
 def load_index(index_dir: Path | str | None = None) -> Index:
-    """Open an index; a missing, damaged or outdated one gives a message naming the fix."""
+    """Open an index (a folder, or a PostgreSQL URL); a missing, damaged or outdated one
+    gives a message naming the fix."""
     return Index(index_dir)

@@ -42,6 +42,15 @@ IndexOption = Annotated[
     Path | None,
     typer.Option("--index", help="Index folder (default: $KVP_INDEX, else indexes/default)."),
 ]
+StoreOption = Annotated[
+    str | None,
+    typer.Option(
+        "--store",
+        envvar="KVP_STORE",
+        help="A PostgreSQL store (postgresql://user@host/db) to use instead of the index "
+        "folder (default: $KVP_STORE).",
+    ),
+]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 SplitOption = Annotated[
     str, typer.Option("--split", help="Split of the evaluation set: dev, test or all.")
@@ -52,6 +61,20 @@ def index_dir(index: Path | None) -> Path:
     from pipeline.paths import default_index
 
     return index or default_index()
+
+
+def index_location(index: Path | None, store: str | None) -> Path | str:
+    """Where the index is: a PostgreSQL store when --store names one, else the folder."""
+    from pipeline.store.postgres import is_database
+
+    if store is None:
+        return index_dir(index)
+    if index is not None:
+        raise fail("give --index (a folder) or --store (a database), not both.")
+    if not is_database(store):
+        raise fail(f"--store takes a PostgreSQL URL such as postgresql://kvp@localhost/kvp, "
+                   f"not '{store}'; for an index folder use --index.")  # fmt: skip
+    return store
 
 
 def parse_years(value: str | None) -> tuple[int, int] | None:

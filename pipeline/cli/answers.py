@@ -7,7 +7,15 @@ from typing import Annotated
 
 import typer
 
-from pipeline.cli import IndexOption, JsonOption, SplitOption, eval_app, fail, index_dir
+from pipeline.cli import (
+    IndexOption,
+    JsonOption,
+    SplitOption,
+    StoreOption,
+    eval_app,
+    fail,
+    index_location,
+)
 from pipeline.errors import PipelineError
 from pipeline.model import to_jsonable
 
@@ -29,6 +37,7 @@ def eval_answers(
     ] = True,
     as_json: JsonOption = False,
     index: IndexOption = None,
+    store: StoreOption = None,
 ) -> None:
     """Supporting quotes, the governing §, abstention, superseded flags and verbatim quotes.
 
@@ -39,7 +48,7 @@ def eval_answers(
     from pipeline.search import load_index
 
     try:
-        loaded = load_index(index_dir(index))
+        loaded = load_index(index_location(index, store))
         sets, skipped = question_sets(loaded, split, training=training)
         for name, reason in skipped.items():
             typer.echo(f"{name}: not measured here ({reason})")

@@ -12,9 +12,11 @@ import typer
 from pipeline.cli import (
     IndexOption,
     JsonOption,
+    StoreOption,
     app,
     fail,
     index_dir,
+    index_location,
     load_classifier,
     one_line,
     report_failures,
@@ -50,26 +52,48 @@ def build(
             help="Also read files that links or manifest paths place outside the corpus folder.",
         ),
     ] = False,
+    store: StoreOption = None,
+    engine_name: Annotated[
+        str,
+        typer.Option(
+            "--engine", help='"local" (this process, the default) or "ray" (Ray Data).'
+        ),
+    ] = "local",
+    address: Annotated[
+        str | None,
+        typer.Option(
+            "--address",
+            help="The Ray cluster to run on (e.g. 10.0.0.1:6379; default: Ray on this machine).",
+        ),
+    ] = None,
 ) -> None:
     """Build or update the index: extract → segment → annotate → embed → index."""
     from pipeline.embed import load_encoder
+    from pipeline.engine import load_engine
     from pipeline.index import build_index
 
+    location = index_location(index, store)
+    engine = None
     try:
         chosen = load_encoder(encoder)
         classifier = load_classifier() if themes else None
+        engine = load_engine(engine_name, address)
         with BuildProgress() as progress:
             report = build_index(
                 corpus,
-                index_dir(index),
+                location,
                 encoder=chosen,
                 classifier=classifier,
                 progress=progress,
                 allow_outside=allow_outside,
                 wait=wait,
+                engine=engine,
             )
     except PipelineError as err:
         raise fail(one_line(err)) from err
+    finally:
+        if engine is not None:
+            engine.close()
     report_notices(report.notices)
     report_failures(report.failures)
     counts = f"{report.documents} documents, {report.passages} passages"

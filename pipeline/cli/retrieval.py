@@ -12,10 +12,11 @@ from pipeline.cli import (
     IndexOption,
     JsonOption,
     SplitOption,
+    StoreOption,
     app,
     eval_app,
     fail,
-    index_dir,
+    index_location,
     parse_years,
 )
 from pipeline.errors import PipelineError
@@ -46,6 +47,7 @@ def search(
         typer.Option("--ref", help='Only passages citing or holding a §, e.g. "sotjl § 35".'),
     ] = None,
     index: IndexOption = None,
+    store: StoreOption = None,
 ) -> None:
     """Search the index: hybrid BM25 + dense retrieval with filters."""
     from pipeline.model import Filters
@@ -54,7 +56,7 @@ def search(
 
     try:
         filters = Filters(tuple(kind or ()), theme, parse_years(year), ref)
-        loaded = load_index(index_dir(index))
+        loaded = load_index(index_location(index, store))
         hits = loaded.search(query, k=k, filters=filters)
     except PipelineError as err:
         raise fail(str(err)) from err
@@ -83,6 +85,7 @@ def refs(
     ],
     as_json: JsonOption = False,
     index: IndexOption = None,
+    store: StoreOption = None,
 ) -> None:
     """List the § itself and every passage in the corpus that refers to it."""
     from pipeline.legal import parse_ref
@@ -91,7 +94,7 @@ def refs(
 
     try:
         ref = parse_ref(reference)
-        loaded = load_index(index_dir(index))
+        loaded = load_index(index_location(index, store))
     except PipelineError as err:
         raise fail(str(err)) from err
     found = loaded.citing(ref)
@@ -130,6 +133,7 @@ def ask(
     theme: ThemeOption = None,
     year: YearOption = None,
     index: IndexOption = None,
+    store: StoreOption = None,
 ) -> None:
     """Answer a question with cited quotes, or say plainly that the sources do not answer it."""
     from pipeline.answer import ask as answer_question
@@ -141,7 +145,7 @@ def ask(
         if (question is None) == (questions is None):
             raise fail("give one QUESTION, or --questions FILE with one question per line.")
         filters = Filters(tuple(kind or ()), theme, parse_years(year))
-        loaded = load_index(index_dir(index))
+        loaded = load_index(index_location(index, store))
         if questions is not None:
             ask_batch(loaded, questions, filters)
             return
@@ -227,6 +231,7 @@ def eval_retrieval(
     ] = True,
     as_json: JsonOption = False,
     index: IndexOption = None,
+    store: StoreOption = None,
 ) -> None:
     """Recall@1/5/10, MRR@10 and misses beyond the top 100, beside the comparisons.
 
@@ -237,7 +242,7 @@ def eval_retrieval(
     from pipeline.search import load_index
 
     try:
-        loaded = load_index(index_dir(index))
+        loaded = load_index(index_location(index, store))
         sets, skipped = question_sets(loaded, split)  # another corpus: says so, goes on
         systems = comparison_systems(loaded, baselines)
         texts = {doc_id: d.text for doc_id, d in loaded.documents.items()}

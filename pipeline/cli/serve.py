@@ -8,9 +8,10 @@ import typer
 
 from pipeline.cli import (
     IndexOption,
+    StoreOption,
     app,
     fail,
-    index_dir,
+    index_location,
 )
 from pipeline.errors import PipelineError
 
@@ -18,6 +19,7 @@ from pipeline.errors import PipelineError
 @app.command()
 def serve(
     index: IndexOption = None,
+    store: StoreOption = None,
     host: Annotated[
         str, typer.Option("--host", help="Address to listen on (default: this machine only).")
     ] = "127.0.0.1",
@@ -25,10 +27,11 @@ def serve(
 ) -> None:
     """Serve the web pages and the JSON API (/api, docs at /docs) over a built index."""
     from pipeline.index import read_manifest
+    from pipeline.store.postgres import current_manifest, shown
 
-    folder = index_dir(index)
-    try:
-        read_manifest(folder)  # a missing or outdated index: say so instead of starting
+    folder = index_location(index, store)
+    try:  # a missing or outdated index: say so instead of starting
+        current_manifest(folder) if isinstance(folder, str) else read_manifest(folder)
     except PipelineError as err:
         raise fail(str(err)) from err
     import uvicorn
@@ -41,5 +44,6 @@ def serve(
             fg=typer.colors.YELLOW,
             err=True,
         )
-    typer.echo(f"serving {folder} at http://{host}:{port}/ (Ctrl+C stops)")
+    where = shown(folder) if isinstance(folder, str) else folder
+    typer.echo(f"serving {where} at http://{host}:{port}/ (Ctrl+C stops)")
     uvicorn.run(create_app(folder, warm=True), host=host, port=port, log_level="warning")

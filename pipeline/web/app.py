@@ -81,7 +81,7 @@ def make_templates() -> Jinja2Templates:
 
 
 def create_app(
-    index_dir: Path,
+    index_dir: Path | str,
     *,
     warm: bool = False,
     cache_vectors: bool = True,
@@ -89,7 +89,8 @@ def create_app(
     check_seconds: float = CHECK_SECONDS,
     limits: RequestLimits = LIMITS,
 ) -> FastAPI:
-    """The app over one index. Index and theme model load on first use (or at start, `warm`).
+    """The app over one index: a folder, or a PostgreSQL store's URL. Index and theme model
+    load on first use (or at start, `warm`).
 
     `cache_vectors=False` turns off the in-memory cache of question and sentence vectors
     (for measuring the uncached cost); `encoder` replaces the one the index names (tests).
@@ -103,7 +104,7 @@ def create_app(
     from pipeline.web import api, pages
 
     resources = Resources(
-        Path(index_dir), cache_vectors=cache_vectors, encoder=encoder, check_seconds=check_seconds
+        index_dir, cache_vectors=cache_vectors, encoder=encoder, check_seconds=check_seconds
     )
 
     @asynccontextmanager

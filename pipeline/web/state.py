@@ -63,13 +63,37 @@ def build_stamp(build: Path) -> BuildStamp:
     return BuildStamp(str(build), status.st_ino, status.st_mtime_ns)
 
 
-def current_stamp(index_dir: Path) -> BuildStamp | None:
-    """The stamp of the build ``current`` names now, or None when it names none."""
+def current_stamp(location: Path | str) -> BuildStamp | None:
+    """The stamp of the build ``current`` names now (in a folder, or a store's current
+    build), or None when it names none."""
     from pipeline.index import current_build
+    from pipeline.store.postgres import current_build_id
 
     try:
-        return build_stamp(current_build(index_dir))
+        if isinstance(location, str):
+            build_id = current_build_id(location)
+            return None if build_id is None else database_stamp(location, build_id)
+        return build_stamp(current_build(location))
     except (OSError, PipelineError):
+        return None
+
+
+def database_stamp(url: str, build_id: int) -> BuildStamp:
+    from pipeline.store.postgres import shown
+
+    return BuildStamp(f"{shown(url)} build {build_id}", build_id, 0)
+
+
+def stamp_of(index: Index) -> BuildStamp | None:
+    """The stamp of the build an index opened."""
+    from pipeline.store.postgres import PostgresStore
+
+    if isinstance(index.store, PostgresStore):
+        return database_stamp(index.store.url, index.store.build_id)
+    assert index.files is not None
+    try:
+        return build_stamp(index.files.root)
+    except OSError:  # replaced already while it loaded: the next check loads the newer
         return None
 
 
@@ -94,11 +118,7 @@ class Loaded:
         sources = [d.source for d in index.documents.values()]
         kinds = sorted({s.kind.value for s in sources})
         years = sorted({s.year for s in sources if s.year is not None})
-        try:
-            stamp: BuildStamp | None = build_stamp(index.files.root)
-        except OSError:  # replaced already while it loaded: the next check loads the newer
-            stamp = None
-        return cls(index, by_doc, kinds, years, stamp)
+        return cls(index, by_doc, kinds, years, stamp_of(index))
 
     def close(self) -> None:
         """Close the store (its SQLite connection); the rest is memory, freed with it."""
@@ -130,13 +150,14 @@ class Resources:
 
     def __init__(
         self,
-        index_dir: Path,
+        location: Path | str,
         *,
         cache_vectors: bool = True,
         encoder: Encoder | None = None,
         check_seconds: float = CHECK_SECONDS,
     ) -> None:
-        self.index_dir = Path(index_dir)
+        # An index folder, or a PostgreSQL store's URL (`pipeline.store.postgres`).
+        self.location = location if isinstance(location, str) else Path(location)
         self._given_encoder = encoder  # used instead of the index's own (tests)
         self._cache_vectors = cache_vectors
         self._check_seconds = check_seconds
@@ -203,14 +224,18 @@ class Resources:
     def _encoder_of_index(self) -> Encoder:
         """The encoder the build in use names (this takes the lock: call it outside)."""
         from pipeline.index import read_manifest
+        from pipeline.store.postgres import current_manifest
 
-        name = read_manifest(self.index_dir)["encoder"]
+        if isinstance(self.location, str):
+            name = current_manifest(self.location)["encoder"]
+        else:
+            name = read_manifest(self.location)["encoder"]
         return self._given_encoder or self.encoder(name)
 
     def _open(self, encoder: Encoder) -> Loaded:
         from pipeline.search import Index
 
-        return Loaded.of(Index(self.index_dir, encoder=encoder))
+        return Loaded.of(Index(self.location, encoder=encoder))
 
     def _load_first(self) -> None:
         encoder = self._encoder_of_index()
@@ -229,7 +254,7 @@ class Resources:
             in_use = self._loaded
         assert in_use is not None
         try:
-            stamp = current_stamp(self.index_dir)
+            stamp = current_stamp(self.location)
             if stamp is not None and stamp not in (in_use.stamp, self._refused):
                 self._swap(in_use, stamp)
         finally:
@@ -245,14 +270,14 @@ class Resources:
             log.exception(
                 "the new build %s cannot be loaded; still serving %s",
                 stamp.folder,
-                old.stamp.folder if old.stamp else self.index_dir,
+                old.stamp.folder if old.stamp else self.location,
             )
             return
         with self._lock:
             self._loaded = new
             old.retired = True
             close = self._to_close(old)
-        log.info("serving the new build %s", new.stamp.folder if new.stamp else self.index_dir)
+        log.info("serving the new build %s", new.stamp.folder if new.stamp else self.location)
         if close:
             self._close(old)
 

@@ -1,0 +1,849 @@
+"""The shared passage store: PostgreSQL with pgvector, for many readers and weekly updates.
+
+The same `PassageStore` as SQLite, and the same three retrievers, in one database:
+
+- ``dense``: the passage vectors in a pgvector column with an HNSW index (cosine).
+- ``bm25``: BM25 from stored statistics. Each passage keeps its term-frequency part
+  tf/(tf+k1·(1−b+b·len/avglen)) (bm25s's "lucene" form) per term as a pgvector ``sparsevec``; each build keeps
+  its document frequencies, so the query side carries the idf of the build being read. The
+  terms are the project's own normalised tokens (`pipeline.language.normalize_tokens`:
+  stems, compound parts, abbreviations), so a search finds what the local index finds.
+- ``charngram``: the character n-gram TF-IDF rows of `pipeline.retrievers`, as ``sparsevec``.
+
+Builds are versions. A document version (its id, bytes, metadata and every setting that
+decides its passages) is written once, with its passages, in one transaction; a build is the
+set of versions it holds, and becomes visible when ``kvp_current`` is switched to it, in one
+transaction. A reader pins the build it opened, so it never sees a half-written one, and a
+build that fails leaves the previous one in use. Unchanged documents are never rewritten:
+changing one document writes one version. The previous build is kept one round for readers
+that pinned it; older builds and the versions only they held are deleted.
+
+A version written by a later build keeps the passage weights computed with the statistics of
+the build that wrote it (the idf of n-grams inside their norms, and BM25's average length);
+one document's change in 10^5 moves those by ~10^-5. A build from an empty database computes
+every weight from its own statistics, exactly as the local index does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pipeline.errors import IndexBusyError, StoreError, UnusableIndexError
+from pipeline.model import THEME_THRESHOLD, Document, Filters, LegalRef, Passage, Source
+from pipeline.serialize import document_from_dict, passage_from_dict, to_dict
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import numpy as np
+    import psycopg
+
+    from pipeline.embed import Encoder
+    from pipeline.retrievers import Ranking, Retriever
+
+SCHEMA_VERSION = 1  # bump when a table changes; an older schema is rebuilt by `kvp build`
+TERM_DIMENSIONS = 1_000_000_000  # pgvector's largest sparsevec: room for any vocabulary
+K1, B = 1.5, 0.75  # bm25s's defaults, which the local BM25 uses
+HNSW_M, HNSW_EF_CONSTRUCTION = 16, 64  # pgvector's defaults; see benchmarks/bench_scale.py
+EF_SEARCH = 100  # at least the candidates a retriever asks for (SearchSettings.candidates)
+POOL_SIZE = 4  # connections per reader process: two cores, plus room for waiting requests
+LOCK_KEY = 0x6B7670  # "kvp": the advisory lock that lets one build write at a time
+URL_PREFIXES = ("postgresql://", "postgres://")
+
+
+def is_database(location: object) -> bool:
+    """Whether an index location names a PostgreSQL database rather than a folder."""
+    return isinstance(location, str) and location.startswith(URL_PREFIXES)
+
+
+def shown(url: str) -> str:
+    """A URL fit for messages: without its password."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        parts = conninfo_to_dict(url)
+    except Exception:
+        return url
+    host = parts.get("host", "localhost")
+    port = f":{parts['port']}" if parts.get("port") else ""
+    return f"postgresql://{parts.get('user', '')}@{host}{port}/{parts.get('dbname', '')}"
+
+
+def schema(dim: int) -> str:
+    return f"""
+CREATE TABLE kvp_schema (version integer NOT NULL, dim integer NOT NULL);
+CREATE TABLE kvp_builds (
+    build_id bigserial PRIMARY KEY,
+    created timestamptz NOT NULL DEFAULT now(),
+    manifest jsonb NOT NULL,
+    passages integer NOT NULL,
+    total_length bigint NOT NULL,     -- tokens in all passages: BM25's average length
+    term_df bytea NOT NULL,           -- int32 per term id: passages holding it
+    ngram_df bytea NOT NULL           -- int32 per hashed n-gram
+);
+CREATE TABLE kvp_current (
+    only_one boolean PRIMARY KEY DEFAULT true CHECK (only_one),
+    build_id bigint NOT NULL REFERENCES kvp_builds
+);
+CREATE TABLE documents (
+    version text PRIMARY KEY,         -- id, bytes, metadata and passage settings, hashed
+    doc_id text NOT NULL,
+    kind text NOT NULL,
+    year integer,
+    title text NOT NULL,
+    content_hash text NOT NULL,
+    record jsonb NOT NULL
+);
+CREATE TABLE build_documents (
+    build_id bigint NOT NULL REFERENCES kvp_builds ON DELETE CASCADE,
+    version text NOT NULL REFERENCES documents ON DELETE CASCADE,
+    PRIMARY KEY (build_id, version)
+);
+CREATE INDEX build_documents_version ON build_documents (version);
+CREATE SEQUENCE passage_rows;
+CREATE TABLE passages (
+    row bigint PRIMARY KEY,           -- what retrievers rank
+    version text NOT NULL REFERENCES documents ON DELETE CASCADE,
+    passage_id text NOT NULL,
+    provision text,                   -- "sotjl § 35": the § a statute passage holds
+    ledd integer,
+    length integer NOT NULL,          -- normalised tokens, for BM25
+    record jsonb NOT NULL,
+    embedding vector({dim}) NOT NULL,
+    bm25 sparsevec NOT NULL,
+    ngrams sparsevec NOT NULL
+);
+CREATE INDEX passages_version ON passages (version);
+CREATE INDEX passages_id ON passages (passage_id);
+CREATE INDEX passages_provision ON passages (provision);
+CREATE INDEX passages_embedding ON passages USING hnsw (embedding vector_cosine_ops)
+    WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION});
+CREATE TABLE passage_refs (
+    row bigint NOT NULL REFERENCES passages ON DELETE CASCADE,
+    act text NOT NULL,
+    key text NOT NULL
+);
+CREATE INDEX passage_refs_act ON passage_refs (act, key);
+CREATE INDEX passage_refs_row ON passage_refs (row);
+CREATE TABLE passage_themes (
+    row bigint NOT NULL REFERENCES passages ON DELETE CASCADE,
+    theme text NOT NULL,
+    probability real NOT NULL
+);
+CREATE INDEX passage_themes_theme ON passage_themes (theme, probability);
+CREATE INDEX passage_themes_row ON passage_themes (row);
+CREATE TABLE terms (token text PRIMARY KEY, id integer NOT NULL UNIQUE);
+INSERT INTO kvp_schema VALUES ({SCHEMA_VERSION}, {dim});
+"""
+
+
+KVP_TABLES = ("passage_themes", "passage_refs", "passages", "build_documents", "kvp_current",
+              "kvp_builds", "documents", "terms", "kvp_schema")  # fmt: skip
+
+
+# Connections ------------------------------------------------------------------------------
+
+
+def connect(url: str, *, types: bool = True) -> psycopg.Connection[Any]:
+    """One connection, with pgvector's types unless ``types`` is false (before the extension
+    exists); a clear message when the server is not there."""
+    import psycopg
+
+    try:
+        connection = psycopg.connect(url, connect_timeout=5, autocommit=True)
+    except psycopg.OperationalError as err:
+        raise StoreError.unreachable(shown(url), err) from err
+    if not types:
+        return connection
+    try:
+        register_types(connection)
+    except Exception:
+        connection.close()
+        raise
+    return connection
+
+
+def register_types(connection: psycopg.Connection[Any]) -> None:
+    from pgvector.psycopg import register_vector
+
+    try:
+        register_vector(connection)
+    except Exception as err:  # the type is unknown: no pgvector in this database
+        raise UnusableIndexError(
+            f"the database {shown(connection.info.dsn)} has no kvp store; "
+            f"run `kvp build --store URL` first.",
+            cause="missing",
+        ) from err
+
+
+def schema_state(connection: psycopg.Connection[Any]) -> tuple[int, int] | None:
+    """The store's (schema version, vector dimension), None when there is no store; (0, 0)
+    for kvp tables without a version (an older or half-removed store)."""
+    found = connection.execute(
+        "SELECT to_regclass('kvp_schema') IS NOT NULL, to_regclass('kvp_builds') IS NOT NULL"
+    ).fetchone()
+    if not found or not any(found):
+        return None
+    if not found[0]:
+        return (0, 0)
+    row = connection.execute("SELECT version, dim FROM kvp_schema").fetchone()
+    return (int(row[0]), int(row[1])) if row else (0, 0)
+
+
+def ensure_schema(connection: psycopg.Connection[Any], url: str, dim: int) -> str | None:
+    """Create the tables, or replace those of an older kvp; a notice when it replaced them."""
+    import psycopg
+
+    try:
+        connection.execute("CREATE EXTENSION IF NOT EXISTS vector")
+    except psycopg.errors.FeatureNotSupported as err:
+        raise StoreError.no_pgvector(shown(url), err) from err
+    except psycopg.errors.UndefinedFile as err:
+        raise StoreError.no_pgvector(shown(url), err) from err
+    except psycopg.errors.InsufficientPrivilege as err:
+        raise StoreError(
+            f"the database {shown(url)} has no pgvector extension and this user may not "
+            f"create it ({one_line(err)}); ask its owner to run `CREATE EXTENSION vector`."
+        ) from err
+    register_types(connection)
+    state = schema_state(connection)
+    notice = None
+    if state is not None and state != (SCHEMA_VERSION, dim):
+        version, had = state
+        notice = (
+            f"the store at {shown(url)} held kvp schema {version} with {had}-dimensional "
+            f"vectors; replaced it with schema {SCHEMA_VERSION} ({dim} dimensions) and "
+            "processed every document again."
+        )
+        with connection.transaction():
+            for table in KVP_TABLES:
+                connection.execute(f"DROP TABLE IF EXISTS {table} CASCADE")
+            connection.execute("DROP SEQUENCE IF EXISTS passage_rows")
+        state = None
+    if state is None:
+        with connection.transaction():
+            connection.execute(schema(dim))
+    return notice
+
+
+def one_line(err: BaseException) -> str:
+    return " ".join(str(err).split())
+
+
+# Reading ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BuildStats:
+    """What a build's BM25 and n-gram idf are computed from."""
+
+    passages: int
+    total_length: int
+    term_df: np.ndarray
+    ngram_df: np.ndarray
+
+    @property
+    def average_length(self) -> float:
+        return self.total_length / self.passages if self.passages else 0.0
+
+    def term_idf(self, df: np.ndarray) -> np.ndarray:
+        """bm25s's "lucene" idf."""
+        import numpy as np
+
+        n = self.passages
+        return np.log(1.0 + (n - df + 0.5) / (df + 0.5)).astype(np.float32)
+
+    def ngram_idf(self) -> np.ndarray:
+        """scikit-learn's smoothed idf, as `pipeline.retrievers.CharNgramRetriever` uses."""
+        import numpy as np
+
+        return (np.log((1 + self.passages) / (1 + self.ngram_df)) + 1.0).astype(np.float32)
+
+
+def stats_of(row: Sequence[Any]) -> BuildStats:
+    import numpy as np
+
+    return BuildStats(
+        int(row[0]), int(row[1]),
+        np.frombuffer(row[2], dtype=np.int32), np.frombuffer(row[3], dtype=np.int32),
+    )  # fmt: skip
+
+
+MEMBERS = "version IN (SELECT version FROM build_documents WHERE build_id = %(build)s)"
+
+
+class PostgresStore:
+    """The `PassageStore` of the build that is current when it opens, pinned until closed."""
+
+    def __init__(self, url: str) -> None:
+        from psycopg_pool import ConnectionPool
+
+        self.url = url
+        with connect(url, types=False) as connection:  # clear messages before the pool's
+            state = schema_state(connection)
+            if state is None:
+                raise UnusableIndexError(
+                    f"no kvp store in the database {shown(url)}; run "
+                    f"`kvp build --store {shown(url)}` first.",
+                    cause="missing",
+                )
+            if state[0] != SCHEMA_VERSION:
+                raise UnusableIndexError(
+                    f"the store at {shown(url)} was built by an older version of kvp (schema "
+                    f"{state[0]}, this kvp reads {SCHEMA_VERSION}); run "
+                    f"`kvp build --store {shown(url)}` to rebuild it.",
+                    cause="outdated",
+                )
+            found = connection.execute(
+                "SELECT b.build_id, b.manifest, b.passages, b.total_length, b.term_df, "
+                "b.ngram_df FROM kvp_current c JOIN kvp_builds b USING (build_id)"
+            ).fetchone()
+        if found is None:
+            raise UnusableIndexError(
+                f"the store at {shown(url)} has no finished build yet; run "
+                f"`kvp build --store {shown(url)}`.",
+                cause="missing",
+            )
+        self.build_id = int(found[0])
+        self.manifest: dict[str, Any] = found[1]
+        self.stats = stats_of(found[2:])
+        self._pool = ConnectionPool(
+            url, min_size=1, max_size=POOL_SIZE, configure=register_types, open=True,
+            kwargs={"connect_timeout": 5, "autocommit": True},
+        )  # fmt: skip
+        self._passages: dict[int, Passage] = {}
+        self._rows: dict[str, int] = {}
+        self._documents: dict[str, Document] | None = None
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def connection(self) -> Iterator[psycopg.Connection[Any]]:
+        with self._pool.connection() as connection:
+            yield connection
+
+    def query(self, sql: str, parameters: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        values = {"build": self.build_id, **(parameters or {})}
+        with self.connection() as connection:
+            return connection.execute(sql, values).fetchall()
+
+    def _rows_of(self, sql: str, parameters: dict[str, Any] | None = None) -> list[int]:
+        return [int(r[0]) for r in self.query(sql, parameters)]
+
+    def _remember(self, found: Iterable[tuple[Any, ...]]) -> None:
+        with self._lock:
+            for row, record in found:
+                passage = passage_from_dict(record)
+                self._passages[int(row)] = passage
+                self._rows[passage.passage_id] = int(row)
+
+    def __len__(self) -> int:
+        return self.stats.passages
+
+    def passage(self, row: int) -> Passage:
+        return self.passages([row])[0]
+
+    def passages(self, rows: Iterable[int] | None = None) -> list[Passage]:
+        if rows is None:
+            found = self.query(f"SELECT row, record FROM passages WHERE {MEMBERS} ORDER BY row")
+            self._remember(found)
+            return [self._passages[int(row)] for row, _ in found]
+        wanted = [int(r) for r in rows]
+        missing = [r for r in dict.fromkeys(wanted) if r not in self._passages]
+        if missing:
+            self._remember(self.query(
+                f"SELECT row, record FROM passages WHERE row = ANY(%(rows)s) AND {MEMBERS}",
+                {"rows": missing},
+            ))  # fmt: skip
+        unknown = [r for r in wanted if r not in self._passages]
+        if unknown:
+            raise KeyError(f"no passage at row {unknown[0]} in build {self.build_id}")
+        return [self._passages[r] for r in wanted]
+
+    def row_of(self, passage_id: str) -> int | None:
+        if passage_id not in self._rows:
+            self._remember(self.query(
+                f"SELECT row, record FROM passages WHERE passage_id = %(id)s AND {MEMBERS}",
+                {"id": passage_id},
+            ))  # fmt: skip
+        return self._rows.get(passage_id)
+
+    def documents(self) -> dict[str, Document]:
+        if self._documents is None:
+            found = self.query(f"SELECT record FROM documents WHERE {MEMBERS} ORDER BY doc_id")
+            documents = [document_from_dict(r[0]) for r in found]
+            self._documents = {d.doc_id: d for d in documents}
+        return dict(self._documents)
+
+    def document(self, doc_id: str) -> Document | None:
+        return self.documents().get(doc_id)
+
+    def passages_of_document(self, doc_id: str) -> list[Passage]:
+        rows = self._rows_of(
+            f"SELECT row FROM passages WHERE {MEMBERS} AND version IN "
+            "(SELECT version FROM documents WHERE doc_id = %(doc)s)",
+            {"doc": doc_id},
+        )
+        return sorted(self.passages(rows), key=lambda p: p.char_start)
+
+    def filter_rows(self, filters: Filters) -> set[int] | None:
+        if filters == Filters():
+            return None
+        where = [f"p.{MEMBERS}"]
+        parameters: dict[str, Any] = {}
+        if filters.kinds:
+            where.append("d.kind = ANY(%(kinds)s)")
+            parameters["kinds"] = list(filters.kinds)
+        if filters.theme:
+            where.append(
+                "p.row IN (SELECT row FROM passage_themes "
+                "WHERE theme = %(theme)s AND probability >= %(threshold)s)"
+            )
+            parameters |= {"theme": filters.theme, "threshold": THEME_THRESHOLD}
+        if filters.years:
+            where.append("d.year BETWEEN %(first)s AND %(last)s")
+            parameters |= {"first": filters.years[0], "last": filters.years[1]}
+        joined = "SELECT p.row FROM passages p JOIN documents d USING (version) WHERE "
+        rows = set(self._rows_of(joined + " AND ".join(where), parameters))
+        if filters.ref:
+            from pipeline.legal import parse_ref
+
+            citing = self.citing(parse_ref(filters.ref))
+            rows &= {row for p in citing if (row := self.row_of(p.passage_id)) is not None}
+        return rows
+
+    def provision(self, ref: LegalRef) -> list[Passage]:
+        from pipeline.legal import provision_key
+
+        key = provision_key(ref)
+        if key is None:
+            return []
+        found = self.query(
+            f"SELECT row, ledd FROM passages WHERE provision = %(key)s AND {MEMBERS} "
+            "ORDER BY row",
+            {"key": key},
+        )
+        exact = [int(row) for row, ledd in found if ref.ledd is not None and ledd == ref.ledd]
+        return self.passages(exact or [int(row) for row, _ in found])
+
+    def citing(self, ref: LegalRef) -> list[Passage]:
+        from pipeline.legal import cites
+
+        holding = self.provision(ref)
+        seen = {p.passage_id for p in holding}
+        rows = self._rows_of(
+            "SELECT DISTINCT r.row FROM passage_refs r JOIN passages p USING (row) "
+            f"WHERE r.act = %(act)s AND p.{MEMBERS} ORDER BY r.row",
+            {"act": ref.act},
+        )
+        citing = [
+            p for p in self.passages(rows)
+            if p.passage_id not in seen and any(cites(r, ref) for r in p.legal_refs)
+        ]  # fmt: skip
+        return holding + citing
+
+    def passages_of_theme(self, theme: str) -> list[Passage]:
+        rows = self._rows_of(
+            "SELECT t.row FROM passage_themes t JOIN passages p USING (row) "
+            f"WHERE t.theme = %(theme)s AND t.probability >= %(threshold)s AND p.{MEMBERS} "
+            "ORDER BY t.row",
+            {"theme": theme, "threshold": THEME_THRESHOLD},
+        )
+        return self.passages(rows)
+
+    def retriever(self, name: str, encoder: Callable[[], Encoder]) -> Retriever:
+        """The store's own retriever of that name (`pipeline.retrievers` names)."""
+        if name == DatabaseDense.name:
+            return DatabaseDense(self, encoder)
+        if name == DatabaseBM25.name:
+            return DatabaseBM25(self)
+        return DatabaseCharNgram(self)
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+def current_manifest(url: str) -> dict[str, Any]:
+    """The manifest of the store's current build (its encoder, before the store opens)."""
+    with connect(url, types=False) as connection:
+        state = schema_state(connection)
+        found = None
+        if state is not None and state[0] == SCHEMA_VERSION:
+            found = connection.execute(
+                "SELECT manifest FROM kvp_current JOIN kvp_builds USING (build_id)"
+            ).fetchone()
+    if found is None:
+        raise UnusableIndexError(
+            f"no finished kvp build in the database {shown(url)}; run "
+            f"`kvp build --store {shown(url)}` first.",
+            cause="missing",
+        )
+    manifest: dict[str, Any] = found[0]
+    return manifest
+
+
+def current_build_id(url: str) -> int | None:
+    """The build readers of the store would open now (None when there is none): what
+    `kvp serve` polls to notice a new build."""
+    with connect(url, types=False) as connection:
+        if schema_state(connection) is None:
+            return None
+        found = connection.execute("SELECT build_id FROM kvp_current").fetchone()
+    return int(found[0]) if found else None
+
+
+# Retrieval in the database ----------------------------------------------------------------
+
+
+def ranked(store: PostgresStore, sql: str, parameters: dict[str, Any], allowed: set[int] | None,
+           n: int) -> Ranking:  # fmt: skip
+    """Rows and scores of a ranking query, best first, among the allowed rows."""
+    where = " AND row = ANY(%(allowed)s)" if allowed is not None else ""
+    parameters = {**parameters, "n": n, "allowed": sorted(allowed or ())}
+    return {int(row): float(score) for row, score in store.query(sql.format(where=where),
+                                                                 parameters)}  # fmt: skip
+
+
+class DatabaseDense:
+    """Cosine similarity by the HNSW index; iterative scans keep filtered searches full."""
+
+    name: ClassVar[str] = "dense"
+
+    def __init__(self, store: PostgresStore, encoder: Callable[[], Encoder]) -> None:
+        self.store = store
+        self._encoder = encoder
+
+    def rank(self, query: str, allowed: set[int] | None, n: int) -> Ranking:
+        import numpy as np
+
+        if n <= 0 or (allowed is not None and not allowed):
+            return {}
+        vector = np.asarray(self._encoder().encode_queries([query])[0], dtype=np.float32)
+        where = " AND row = ANY(%(allowed)s)" if allowed is not None else ""
+        with self.store.connection() as connection, connection.transaction():
+            connection.execute(f"SET LOCAL hnsw.ef_search = {max(EF_SEARCH, n)}")
+            connection.execute("SET LOCAL hnsw.iterative_scan = strict_order")
+            found = connection.execute(
+                f"SELECT row, 1 - (embedding <=> %(q)s) FROM passages WHERE {MEMBERS}{where} "
+                "ORDER BY embedding <=> %(q)s LIMIT %(n)s",
+                {"q": vector, "n": n, "build": self.store.build_id,
+                 "allowed": sorted(allowed or ())},
+            ).fetchall()  # fmt: skip
+        return {int(row): float(score) for row, score in found}
+
+
+SPARSE_RANKING = (
+    "SELECT row, score FROM (SELECT row, -({column} <#> %(q)s) AS score FROM passages "
+    "WHERE " + MEMBERS + "{{where}}) s WHERE score > 0 ORDER BY score DESC, row LIMIT %(n)s"
+)
+
+
+class DatabaseBM25:
+    """BM25 as an inner product: the query's idf-weighted terms · the passages' tf parts."""
+
+    name: ClassVar[str] = "bm25"
+
+    def __init__(self, store: PostgresStore) -> None:
+        self.store = store
+
+    def term_ids(self, tokens: Iterable[str]) -> dict[str, int]:
+        found = self.store.query(
+            "SELECT token, id FROM terms WHERE token = ANY(%(tokens)s)",
+            {"tokens": list(set(tokens))},
+        )
+        return {str(token): int(i) for token, i in found}
+
+    def rank(self, query: str, allowed: set[int] | None, n: int) -> Ranking:
+        from collections import Counter
+
+        import numpy as np
+        from pgvector import SparseVector
+
+        from pipeline.language import normalize_tokens
+
+        tokens = normalize_tokens(query)
+        ids = self.term_ids(tokens)
+        df = self.store.stats.term_df
+        counts = Counter(ids[t] for t in tokens if t in ids and ids[t] < len(df) and df[ids[t]])
+        if not counts:
+            return {}
+        chosen = np.array(sorted(counts), dtype=np.int64)
+        idf = self.store.stats.term_idf(df[chosen].astype(np.float64))
+        weights = {int(i): float(counts[int(i)] * w) for i, w in zip(chosen, idf, strict=True)}
+        sql = SPARSE_RANKING.format(column="bm25")
+        return ranked(self.store, sql, {"q": SparseVector(weights, TERM_DIMENSIONS)}, allowed, n)
+
+    def document_frequency(self, token: str) -> int:
+        found = self.term_ids([token]).get(token)
+        df = self.store.stats.term_df
+        return int(df[found]) if found is not None and found < len(df) else 0
+
+
+class DatabaseCharNgram:
+    name: ClassVar[str] = "charngram"
+
+    def __init__(self, store: PostgresStore) -> None:
+        self.store = store
+        self._idf: np.ndarray | None = None
+
+    def rank(self, query: str, allowed: set[int] | None, n: int) -> Ranking:
+        from pgvector import SparseVector
+
+        from pipeline.retrievers import CharNgramRetriever
+
+        if self._idf is None:
+            self._idf = self.store.stats.ngram_idf()
+        vector = CharNgramRetriever.weigh(CharNgramRetriever.hashing().transform([query]),
+                                          self._idf)  # fmt: skip
+        if vector.nnz == 0:
+            return {}
+        sql = SPARSE_RANKING.format(column="ngrams")
+        return ranked(self.store, sql, {"q": SparseVector(vector)}, allowed, n)
+
+
+# Writing ---------------------------------------------------------------------------------
+
+
+def version_of(source: Source, digest: str, decides: str) -> str:
+    """A document version: its id, bytes, manifest entry and what decides its passages
+    (settings, encoder, theme model), known before the document is extracted."""
+    key = json.dumps([source.doc_id, digest, to_dict(source), decides], sort_keys=True,
+                     ensure_ascii=False, default=str)  # fmt: skip
+    return hashlib.sha1(key.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class Counted:
+    """A passage's terms and n-grams, counted once for statistics and weights."""
+
+    terms: dict[int, int]  # term id → count
+    length: int  # normalised tokens
+    ngrams: Any  # 1 × features counts (scipy CSR)
+
+
+class StoreWriter:
+    """One build into the store, under the store's build lock (a session advisory lock)."""
+
+    def __init__(self, url: str, dim: int, wait: float = 0.0) -> None:
+        import time
+
+        self.url = url
+        self.connection = connect(url, types=False)
+        deadline = time.monotonic() + wait
+        while True:
+            got = self.connection.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,))
+            if (row := got.fetchone()) and row[0]:
+                break
+            if time.monotonic() >= deadline:
+                self.connection.close()
+                raise IndexBusyError(
+                    f"another build of the store at {shown(url)} is running; wait for it to "
+                    "finish, or pass --wait SECONDS."
+                )
+            time.sleep(0.5)
+        try:
+            self.notice = ensure_schema(self.connection, url, dim)
+        except Exception:
+            self.connection.close()
+            raise
+
+    def __enter__(self) -> StoreWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.connection.close()  # the advisory lock ends with the session
+
+    def current(self) -> tuple[int, dict[str, Any], BuildStats] | None:
+        found = self.connection.execute(
+            "SELECT b.build_id, b.manifest, b.passages, b.total_length, b.term_df, b.ngram_df "
+            "FROM kvp_current c JOIN kvp_builds b USING (build_id)"
+        ).fetchone()
+        return (int(found[0]), found[1], stats_of(found[2:])) if found else None
+
+    def present(self, versions: Iterable[str]) -> set[str]:
+        found = self.connection.execute(
+            "SELECT version FROM documents WHERE version = ANY(%s)", (list(versions),)
+        ).fetchall()
+        return {str(r[0]) for r in found}
+
+    def members(self, build_id: int) -> set[str]:
+        found = self.connection.execute(
+            "SELECT version FROM build_documents WHERE build_id = %s", (build_id,)
+        ).fetchall()
+        return {str(r[0]) for r in found}
+
+    def count(self, passages: Sequence[Passage]) -> list[Counted]:
+        """Term ids (new terms get ids) and n-gram counts of the passages."""
+        from collections import Counter
+
+        from pipeline.language import normalize_tokens
+        from pipeline.retrievers import CharNgramRetriever
+
+        tokens = [normalize_tokens(p.text) or [""] for p in passages]
+        ids = self.term_ids({t for ts in tokens for t in ts})
+        ngrams = CharNgramRetriever.hashing().transform([p.text for p in passages] or [""])
+        return [
+            Counted(dict(Counter(ids[t] for t in ts)), len(ts), ngrams[i])
+            for i, ts in enumerate(tokens)
+        ]
+
+    def term_ids(self, tokens: set[str]) -> dict[str, int]:
+        """Ids of the tokens, new ones appended to the vocabulary."""
+        with self.connection.transaction():
+            self.connection.execute("LOCK TABLE terms IN EXCLUSIVE MODE")
+            found = dict(self.connection.execute(
+                "SELECT token, id FROM terms WHERE token = ANY(%s)", (list(tokens),)
+            ).fetchall())  # fmt: skip
+            new = sorted(tokens - found.keys())
+            if new:
+                start = self.connection.execute(
+                    "SELECT coalesce(max(id) + 1, 0) FROM terms").fetchone()  # fmt: skip
+                first = int(start[0]) if start else 0
+                added = {token: first + i for i, token in enumerate(new)}
+                with self.connection.cursor().copy("COPY terms (token, id) FROM STDIN") as copy:
+                    for token, i in added.items():
+                        copy.write_row((token, i))
+                found |= added
+        return {str(k): int(v) for k, v in found.items()}
+
+    def stored_counts(self, versions: Iterable[str]) -> tuple[list[list[int]], list[list[int]],
+                                                              int]:  # fmt: skip
+        """The term ids and n-gram features of the stored passages of these versions, and
+        their total length: what leaves the statistics when the versions leave the build."""
+        found = self.connection.execute(
+            "SELECT bm25, ngrams, length FROM passages WHERE version = ANY(%s)", (list(versions),)
+        ).fetchall()
+        terms = [v.indices() for v, _, _ in found]
+        ngrams = [v.indices() for _, v, _ in found]
+        return terms, ngrams, sum(int(length) for _, _, length in found)
+
+    def write_version(
+        self,
+        version: str,
+        document: Document,
+        passages: Sequence[Passage],
+        vectors: np.ndarray,
+        counted: Sequence[Counted],
+        stats: BuildStats,
+    ) -> None:
+        """A document version and its passages, weighted by the build's statistics, in one
+        transaction: a build that stops halfway leaves whole versions, which a rerun keeps."""
+        from pgvector import SparseVector
+        from psycopg.types.json import Jsonb
+
+        from pipeline.legal import provision_of
+        from pipeline.retrievers import CharNgramRetriever
+
+        source = document.source
+        idf = stats.ngram_idf()
+        average = stats.average_length or 1.0
+        with self.connection.transaction():
+            self.connection.execute(
+                "INSERT INTO documents VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                (version, document.doc_id, source.kind.value, source.year, source.title,
+                 document.content_hash, Jsonb(to_dict(document))),
+            )  # fmt: skip
+            rows = [int(r[0]) for r in self.connection.execute(
+                "SELECT nextval('passage_rows') FROM generate_series(1, %s)", (len(passages),)
+            ).fetchall()]  # fmt: skip
+            copy_sql = (
+                "COPY passages (row, version, passage_id, provision, ledd, length, record, "
+                "embedding, bm25, ngrams) FROM STDIN"
+            )
+            with self.connection.cursor().copy(copy_sql) as copy:
+                for row, passage, vector, count in zip(rows, passages, vectors, counted,
+                                                       strict=True):  # fmt: skip
+                    provision, ledd = provision_of(passage) or (None, None)
+                    norm = K1 * (1 - B + B * count.length / average)
+                    tf_part = {i: tf / (tf + norm) for i, tf in count.terms.items()}
+                    ngrams = CharNgramRetriever.weigh(count.ngrams, idf)
+                    copy.write_row((
+                        row, version, passage.passage_id, provision, ledd, count.length,
+                        Jsonb(to_dict(passage)), vector, SparseVector(tf_part, TERM_DIMENSIONS),
+                        SparseVector(ngrams),
+                    ))  # fmt: skip
+            pairs = list(zip(rows, passages, strict=True))
+            with self.connection.cursor().copy("COPY passage_refs FROM STDIN") as copy:
+                for row, p in pairs:
+                    for act, key in dict.fromkeys((r.act, r.key) for r in p.legal_refs):
+                        copy.write_row((row, act, key))
+            with self.connection.cursor().copy("COPY passage_themes FROM STDIN") as copy:
+                for row, p in pairs:
+                    for theme, probability in p.themes:
+                        copy.write_row((row, theme, probability))
+
+    def publish(self, manifest: dict[str, Any], versions: Sequence[str], stats: BuildStats,
+                previous: int | None) -> int:  # fmt: skip
+        """Make the build current in one transaction, then drop what no build holds."""
+        from psycopg.types.json import Jsonb
+
+        with self.connection.transaction():
+            found = self.connection.execute(
+                "INSERT INTO kvp_builds (manifest, passages, total_length, term_df, ngram_df) "
+                "VALUES (%s, %s, %s, %s, %s) RETURNING build_id",
+                (Jsonb(manifest), stats.passages, stats.total_length,
+                 stats.term_df.astype("<i4").tobytes(), stats.ngram_df.astype("<i4").tobytes()),
+            ).fetchone()  # fmt: skip
+            assert found is not None
+            build_id = int(found[0])
+            with self.connection.cursor().copy("COPY build_documents FROM STDIN") as copy:
+                for version in versions:
+                    copy.write_row((build_id, version))
+            self.connection.execute(
+                "INSERT INTO kvp_current (build_id) VALUES (%s) ON CONFLICT (only_one) "
+                "DO UPDATE SET build_id = excluded.build_id",
+                (build_id,),
+            )
+        self.collect(build_id, previous)
+        return build_id
+
+    def collect(self, current: int, previous: int | None) -> None:
+        """Delete builds older than the previous one, and versions no build holds (also those
+        of builds that never finished)."""
+        keep = [b for b in (current, previous) if b is not None]
+        with self.connection.transaction():
+            self.connection.execute("DELETE FROM kvp_builds WHERE build_id <> ALL(%s)", (keep,))
+            self.connection.execute(
+                "DELETE FROM documents d WHERE NOT EXISTS "
+                "(SELECT 1 FROM build_documents b WHERE b.version = d.version)"
+            )
+
+
+def statistics(
+    before: BuildStats | None,
+    added: Sequence[Counted],
+    removed: tuple[list[list[int]], list[list[int]], int],
+    features: int,
+) -> BuildStats:
+    """The new build's statistics: the previous ones, less what left, plus what came."""
+    import numpy as np
+
+    terms = [list(c.terms) for c in added]
+    top = max([len(before.term_df) if before else 0] + [max(t) + 1 for t in terms if t])
+    term_df = np.zeros(top, dtype=np.int64)
+    ngram_df = np.zeros(features, dtype=np.int64)
+    passages = total = 0
+    if before is not None:
+        term_df[: len(before.term_df)] += before.term_df
+        ngram_df += before.ngram_df
+        passages, total = before.passages, before.total_length
+    for ids in terms:
+        term_df[ids] += 1
+    for count in added:
+        ngram_df[count.ngrams.indices] += 1
+    gone_terms, gone_ngrams, gone_length = removed
+    for ids in gone_terms:
+        term_df[ids] -= 1
+    for ids in gone_ngrams:
+        ngram_df[ids] -= 1
+    passages += len(added) - len(gone_terms)
+    total += sum(c.length for c in added) - gone_length
+    return BuildStats(passages, total, term_df.astype(np.int32), ngram_df.astype(np.int32))
