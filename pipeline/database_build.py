@@ -50,7 +50,7 @@ def build_database(
 ) -> BuildReport:
     from pipeline.embed import load_encoder
     from pipeline.retrievers import CharNgramRetriever
-    from pipeline.store.postgres import StoreWriter, shown, statistics, version_of
+    from pipeline.store.postgres import StoreWriter, shown, statistics, version_of, weights
 
     settings = settings or Settings()
     recorded = manifest_settings(settings)
@@ -97,15 +97,17 @@ def build_database(
             same = vectors if classifier.meta.get("encoder") == encoder.name else None
             passages = theme_passages(passages, same, classifier, None)
         clock.lap("themes")
-        counted = store.count(passages)
+        counts = store.count(passages)
         gone = store.stored_counts(before - set(members))
-        stats = statistics(current[2] if current else None, counted, gone,
+        stats = statistics(current[2] if current else None, counts, gone,
                            CharNgramRetriever.FEATURES)  # fmt: skip
+        bm25, ngrams = weights(counts, stats)
         start = 0
         for doc_id, (document, own) in fresh.items():
             end = start + len(own)
             store.write_version(versions[doc_id], document, passages[start:end],
-                                vectors[start:end], counted[start:end], stats)  # fmt: skip
+                                vectors[start:end], counts.lengths[start:end],
+                                (bm25[start:end], ngrams[start:end]))  # fmt: skip
             start = end
             if progress:
                 progress("write", end, len(passages))

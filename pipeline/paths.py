@@ -5,6 +5,7 @@
 | the data folder      | ``KVP_HOME``           | the checkout, when kvp runs from one; else     |
 |                      |                        | ``$XDG_DATA_HOME/kvp`` (``~/.local/share/kvp``)|
 | the default index    | ``KVP_INDEX``          | ``<data folder>/indexes/default``              |
+| the bundled database | ``KVP_PGDATA``         | ``<data folder>/indexes/postgres`` (`kvp db`)  |
 | the embedding cache  | ``KVP_EMBEDDING_CACHE``| ``<data folder>/cache/embeddings.sqlite``      |
 | the trained models   | ``KVP_MODELS``         | ``models/`` of the checkout, or the copy that  |
 |                      |                        | the installed package carries                  |
@@ -43,6 +44,13 @@ def default_index() -> Path:
     if value := os.environ.get("KVP_INDEX"):
         return Path(value).expanduser()
     return data_home() / "indexes" / "default"
+
+
+def database_folder() -> Path:
+    """The data folder of the bundled PostgreSQL server (`pipeline.store.server`)."""
+    if value := os.environ.get("KVP_PGDATA"):
+        return Path(value).expanduser()
+    return data_home() / "indexes" / "postgres"
 
 
 def embedding_cache() -> Path:

@@ -138,6 +138,7 @@ app.add_typer(eval_app, name="eval")
 # The command modules register themselves on `app` when imported.
 from pipeline.cli import (  # noqa: E402
     answers,
+    database,
     documents,
     indexing,
     retrieval,
@@ -146,4 +147,7 @@ from pipeline.cli import (  # noqa: E402
     training,
 )
 
-__all__ = ["answers", "app", "documents", "indexing", "retrieval", "serve", "themes", "training"]
+__all__ = [
+    "answers", "app", "database", "documents", "indexing", "retrieval", "serve", "themes",
+    "training",
+]  # fmt: skip
