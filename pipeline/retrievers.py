@@ -18,7 +18,7 @@ To add one: a class with ``name``, ``build``, ``load`` and ``rank``, registered 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from pipeline.layout import BuildFiles
@@ -45,15 +45,22 @@ class DocumentFrequencies(Protocol):
     def document_frequency(self, token: str) -> int: ...
 
 
+def tie_ordered(found: Iterable[tuple[int, float]]) -> Ranking:
+    """A ranking with equal scores (to 6 digits) in row order: two backends that compute the
+    same scores, in float32 or float64, then rank alike (the sample corpus holds passages of
+    identical text, whose every score is equal)."""
+    return dict(sorted(found, key=lambda item: (-round(item[1], 6), item[0])))
+
+
 def top_rows(scores: np.ndarray, allowed: set[int] | None, n: int) -> Ranking:
-    """The n best rows with a positive score, among the allowed ones."""
+    """The n best rows with a positive score, among the allowed ones; ties in row order."""
     import numpy as np
 
     if allowed is not None:
         mask = np.zeros(len(scores), dtype=bool)
         mask[list(allowed)] = True
         scores = np.where(mask, scores, 0.0)
-    top = np.argsort(-scores)[:n]
+    top = np.argsort(-scores, kind="stable")[:n]
     return {int(r): float(scores[r]) for r in top if scores[r] > 0}
 
 
@@ -139,7 +146,9 @@ class DenseRetriever:
             params = faiss.SearchParameters()
             params.sel = faiss.IDSelectorBatch(np.fromiter(allowed, dtype=np.int64))
         scores, rows = self.vectors.search(vector, n, params=params)
-        return {int(r): float(s) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0}
+        return tie_ordered(
+            (int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0
+        )
 
 
 class CharNgramRetriever:

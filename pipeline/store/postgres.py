@@ -541,6 +541,8 @@ class DatabaseDense:
     def rank(self, query: str, allowed: set[int] | None, n: int) -> Ranking:
         import numpy as np
 
+        from pipeline.retrievers import tie_ordered
+
         if n <= 0 or (allowed is not None and not allowed):
             return {}
         vector = np.asarray(self._encoder().encode_queries([query])[0], dtype=np.float32)
@@ -554,7 +556,7 @@ class DatabaseDense:
                 {"q": vector, "n": n, "build": self.store.build_id,
                  "allowed": sorted(allowed or ())},
             ).fetchall()  # fmt: skip
-        return {int(row): float(score) for row, score in found}
+        return tie_ordered((int(row), float(score)) for row, score in found)
 
 
 SPARSE_RANKING = (
@@ -747,10 +749,10 @@ class StoreWriter:
         """Term ids (new terms get ids) and n-gram counts of the passages."""
         from collections import Counter
 
+        from scipy import sparse
+
         from pipeline.language import normalize_tokens
         from pipeline.retrievers import CharNgramRetriever
-
-        from scipy import sparse
 
         if not passages:  # a build that only removes documents
             return Counts([], [], sparse.csr_matrix((0, CharNgramRetriever.FEATURES)))
