@@ -2,6 +2,7 @@
 
     .venv/bin/kvp build --index /tmp/webidx
     .venv/bin/python benchmarks/bench_web_load.py --index /tmp/webidx [--clients 50] [--seconds 60]
+    .venv/bin/python benchmarks/bench_web_load.py --store postgresql://…   # a PostgreSQL store
 
 Starts the app (uvicorn, in a child process, on 127.0.0.1 and a free port), waits until it
 has loaded the index, then runs closed-loop clients (no think time) for a fixed time: each
@@ -55,10 +56,11 @@ def free_port() -> int:
         return port
 
 
-def start_server(index: Path, port: int, *, cache: bool) -> subprocess.Popen[bytes]:
+def start_server(index: Path | str, port: int, *, cache: bool) -> subprocess.Popen[bytes]:
+    location = f"{index!r}" if isinstance(index, str) else f"Path({str(index)!r})"
     code = (
         "import uvicorn; from pathlib import Path; from pipeline.web import create_app; "
-        f"uvicorn.run(create_app(Path({str(index)!r}), warm=True, cache_vectors={cache}), "
+        f"uvicorn.run(create_app({location}, warm=True, cache_vectors={cache}), "
         f"host='127.0.0.1', port={port}, log_level='warning')"
     )
     return subprocess.Popen([sys.executable, "-c", code], cwd=REPO, env=os.environ)
@@ -214,6 +216,7 @@ def report(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--index", type=Path, default=Path("/tmp/webidx"))
+    parser.add_argument("--store", help="serve this PostgreSQL store instead of --index")
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument(
@@ -235,7 +238,7 @@ def main() -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     cache = not args.no_cache
-    process = start_server(args.index, port, cache=cache)
+    process = start_server(args.store or args.index, port, cache=cache)
     try:
         ready = wait_until_up(base, process, warm=not args.cold)
         print(f"server ready after {ready:.1f} s")
