@@ -24,10 +24,11 @@ from pipeline.index import (
     embed,
     library_versions,
     manifest_settings,
+    process_new,
     theme_model_id,
     theme_passages,
 )
-from pipeline.model import Document, Failure, Passage
+from pipeline.model import Document, Passage
 from pipeline.settings import Settings
 
 if TYPE_CHECKING:
@@ -70,15 +71,7 @@ def build_database(
         present = store.present(versions.values())
         todo = [s for s in scan.sources if versions[s.doc_id] not in present]
         clock.lap("scan")
-        fresh: dict[str, tuple[Document, list[Passage]]] = {}
-        failures: list[Failure] = []
-        for n, (source, outcome) in enumerate(engine.process(todo, settings), start=1):
-            if isinstance(outcome, tuple):
-                fresh[source.doc_id] = outcome
-            else:
-                failures.append(Failure(source.path, outcome.reason))
-            if progress:
-                progress("extract", n, len(todo))
+        fresh, failures = process_new(todo, settings, progress, engine)
         clock.lap("extract")
         members = [versions[s.doc_id] for s in scan.sources
                    if versions[s.doc_id] in present or s.doc_id in fresh]  # fmt: skip

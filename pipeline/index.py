@@ -30,7 +30,7 @@ from pipeline.index_folder import (
     writable_file,
 )
 from pipeline.layout import CURRENT, BuildFiles
-from pipeline.model import CorpusScan, Document, Failure, Passage
+from pipeline.model import CorpusScan, Document, Failure, Passage, Source
 from pipeline.reuse import Plan, Previous, load_previous, plan_build
 from pipeline.settings import Settings
 
@@ -271,16 +271,8 @@ def process(
     engine: BuildEngine,
 ) -> tuple[list[Document], list[Passage], list[Failure]]:
     """Documents and passages in corpus order: reused ones as stored, new ones processed."""
-    fresh: dict[str, tuple[Document, list[Passage]]] = {}
-    failures: list[Failure] = []
     todo = [s for s in plan.sources if s.doc_id in plan.new]
-    for n, (source, outcome) in enumerate(engine.process(todo, settings), start=1):
-        if isinstance(outcome, tuple):
-            fresh[source.doc_id] = outcome
-        else:
-            failures.append(Failure(source.path, outcome.reason))
-        if progress:
-            progress("extract", n, len(todo))
+    fresh, failures = process_new(todo, settings, progress, engine)
     clock.lap("extract")
     documents: list[Document] = []
     passages: list[Passage] = []
@@ -296,6 +288,23 @@ def process(
         passages.extend(own)
     clock.lap("segment")
     return documents, passages, failures
+
+
+def process_new(
+    todo: Sequence[Source], settings: Settings, progress: Progress | None, engine: BuildEngine
+) -> tuple[dict[str, tuple[Document, list[Passage]]], list[Failure]]:
+    """The new documents with their passages, by id in source order, and the files that
+    failed, by name and reason."""
+    fresh: dict[str, tuple[Document, list[Passage]]] = {}
+    failures: list[Failure] = []
+    for n, (source, outcome) in enumerate(engine.process(todo, settings), start=1):
+        if isinstance(outcome, tuple):
+            fresh[source.doc_id] = outcome
+        else:
+            failures.append(Failure(source.path, outcome.reason))
+        if progress:
+            progress("extract", n, len(todo))
+    return fresh, failures
 
 
 def embed(

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from importlib import resources
 from typing import Any, Literal
@@ -467,6 +467,26 @@ def statute_passages(passages: Sequence[Passage], ref: LegalRef) -> list[Passage
     holding = [(p, found[1]) for p in passages if (found := provision_of(p)) and found[0] == key]
     exact = [p for p, ledd in holding if ref.ledd is not None and ledd == ref.ledd]
     return exact or [p for p, _ in holding]
+
+
+def ledd_rows(found: Sequence[tuple[int, int | None]], ref: LegalRef) -> list[int]:
+    """Of the rows holding a § (row, ledd), those of the ledd the reference names, if any do;
+    else all of them: what a store's `provision` returns."""
+    exact = [row for row, ledd in found if ref.ledd is not None and ledd == ref.ledd]
+    return exact or [row for row, _ in found]
+
+
+def citing_after(
+    holding: Sequence[Passage], candidates: Iterable[Passage], ref: LegalRef
+) -> list[Passage]:
+    """The statute passages holding a § first, then the candidates that cite it: what a
+    store's `citing` returns."""
+    seen = {p.passage_id for p in holding}
+    citing = [
+        p for p in candidates
+        if p.passage_id not in seen and any(cites(r, ref) for r in p.legal_refs)
+    ]  # fmt: skip
+    return [*holding, *citing]
 
 
 def cites(ref: LegalRef, query: LegalRef) -> bool:

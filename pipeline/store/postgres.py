@@ -53,6 +53,11 @@ TERM_DIMENSIONS = 1_000_000_000  # pgvector's largest sparsevec: room for any vo
 K1, B = 1.5, 0.75  # bm25s's defaults, which the local BM25 uses
 HNSW_M, HNSW_EF_CONSTRUCTION = 16, 64  # pgvector's defaults; see benchmarks/bench_scale.py
 EF_SEARCH = 100  # at least the candidates a retriever asks for (SearchSettings.candidates)
+# Up to this many passages the n-gram retriever scans them all, exactly as the folder index
+# ranks; above it, the passages sharing one of the query's RARE_NGRAMS rarest n-grams
+# (recall against the exact scan in benchmarks/bench_store_scale.py).
+EXACT_NGRAM_PASSAGES = 20_000
+RARE_NGRAMS = 24
 POOL_SIZE = 4  # connections per reader process: two cores, plus room for waiting requests
 LOCK_KEY = 0x6B7670  # "kvp": the advisory lock that lets one build write at a time
 URL_PREFIXES = ("postgresql://", "postgres://")
@@ -127,8 +132,10 @@ CREATE TABLE passage_bm25 (
 CREATE TABLE passage_ngrams (
     row bigint PRIMARY KEY REFERENCES passages ON DELETE CASCADE,
     version text NOT NULL,
-    ngrams sparsevec NOT NULL
+    ngrams sparsevec NOT NULL,
+    features integer[] NOT NULL       -- the n-grams it has: candidates by rare n-grams
 );
+CREATE INDEX passage_ngrams_features ON passage_ngrams USING gin (features);
 CREATE INDEX passage_bm25_version ON passage_bm25 (version);
 CREATE INDEX passage_ngrams_version ON passage_ngrams (version);
 CREATE INDEX passages_version ON passages (version);
@@ -450,7 +457,7 @@ class PostgresStore:
         return rows
 
     def provision(self, ref: LegalRef) -> list[Passage]:
-        from pipeline.legal import provision_key
+        from pipeline.legal import ledd_rows, provision_key
 
         key = provision_key(ref)
         if key is None:
@@ -460,24 +467,17 @@ class PostgresStore:
             "ORDER BY row",
             {"key": key},
         )
-        exact = [int(row) for row, ledd in found if ref.ledd is not None and ledd == ref.ledd]
-        return self.passages(exact or [int(row) for row, _ in found])
+        return self.passages(ledd_rows([(int(row), ledd) for row, ledd in found], ref))
 
     def citing(self, ref: LegalRef) -> list[Passage]:
-        from pipeline.legal import cites
+        from pipeline.legal import citing_after
 
-        holding = self.provision(ref)
-        seen = {p.passage_id for p in holding}
         rows = self._rows_of(
             "SELECT DISTINCT r.row FROM passage_refs r JOIN passages p USING (row) "
             f"WHERE r.act = %(act)s AND p.{MEMBERS} ORDER BY r.row",
             {"act": ref.act},
         )
-        citing = [
-            p for p in self.passages(rows)
-            if p.passage_id not in seen and any(cites(r, ref) for r in p.legal_refs)
-        ]  # fmt: skip
-        return holding + citing
+        return citing_after(self.provision(ref), self.passages(rows), ref)
 
     def passages_of_theme(self, theme: str) -> list[Passage]:
         rows = self._rows_of(
@@ -619,6 +619,10 @@ class DatabaseBM25:
 
 
 class DatabaseCharNgram:
+    """The n-gram TF-IDF cosine: exact over every passage of a small store; in a large one,
+    over the passages that share one of the query's rarest n-grams (a GIN index on each
+    passage's n-grams), since an exact scan reads every passage's row (1.6 s at 10^5)."""
+
     name: ClassVar[str] = "charngram"
 
     def __init__(self, store: PostgresStore) -> None:
@@ -626,6 +630,8 @@ class DatabaseCharNgram:
         self._idf: np.ndarray | None = None
 
     def rank(self, query: str, allowed: set[int] | None, n: int) -> Ranking:
+        import numpy as np
+
         from pipeline.retrievers import CharNgramRetriever
 
         if self._idf is None:
@@ -637,7 +643,14 @@ class DatabaseCharNgram:
         vector.sort_indices()
         query_row = SparseRow(vector.indices, vector.data, CharNgramRetriever.FEATURES)
         sql = SPARSE_RANKING.format(column="ngrams")
-        return ranked(self.store, sql, {"q": query_row}, allowed, n)
+        parameters: dict[str, Any] = {"q": query_row}
+        if self.store.stats.passages > EXACT_NGRAM_PASSAGES:
+            df = self.store.stats.ngram_df[vector.indices]
+            present = vector.indices[df > 0]
+            rare = present[np.argsort(df[df > 0], kind="stable")[:RARE_NGRAMS]]
+            sql = sql.replace(" WHERE ", " WHERE features && %(rare)s AND ", 1)
+            parameters["rare"] = rare.tolist()
+        return ranked(self.store, sql, parameters, allowed, n)
 
 
 # Writing ---------------------------------------------------------------------------------
@@ -842,12 +855,19 @@ class StoreWriter:
                     provision, ledd = provision_of(passage) or (None, None)
                     copy.write_row((row, version, passage.passage_id, provision, ledd, length,
                                     Jsonb(to_dict(passage)), vector))  # fmt: skip
-            for column, sparse_rows in zip(("bm25", "ngrams"), weighted, strict=True):
-                copy_sql = f"COPY passage_{column} FROM STDIN (FORMAT BINARY)"
-                with self.connection.cursor().copy(copy_sql) as copy:
-                    copy.set_types(["bigint", "text", "sparsevec"])
-                    for row, sparse_row in zip(rows, sparse_rows, strict=True):
-                        copy.write_row((row, version, sparse_row))
+            bm25, ngrams = weighted
+            with self.connection.cursor().copy(
+                "COPY passage_bm25 FROM STDIN (FORMAT BINARY)"
+            ) as copy:
+                copy.set_types(["bigint", "text", "sparsevec"])
+                for row, sparse_row in zip(rows, bm25, strict=True):
+                    copy.write_row((row, version, sparse_row))
+            with self.connection.cursor().copy(
+                "COPY passage_ngrams FROM STDIN (FORMAT BINARY)"
+            ) as copy:
+                copy.set_types(["bigint", "text", "sparsevec", "integer[]"])
+                for row, sparse_row in zip(rows, ngrams, strict=True):
+                    copy.write_row((row, version, sparse_row, sparse_row.indices.tolist()))
             pairs = list(zip(rows, passages, strict=True))
             with self.connection.cursor().copy("COPY passage_refs FROM STDIN") as copy:
                 for row, p in pairs:

@@ -159,7 +159,7 @@ class SQLiteStore:
         return rows
 
     def provision(self, ref: LegalRef) -> list[Passage]:
-        from pipeline.legal import provision_key
+        from pipeline.legal import ledd_rows, provision_key
 
         key = provision_key(ref)
         if key is None:
@@ -167,22 +167,15 @@ class SQLiteStore:
         found = self._query(
             "SELECT row, ledd FROM passages WHERE provision = ? ORDER BY row", (key,)
         )
-        exact = [int(row) for row, ledd in found if ref.ledd is not None and ledd == ref.ledd]
-        return self.passages(exact or [int(row) for row, _ in found])
+        return self.passages(ledd_rows([(int(row), ledd) for row, ledd in found], ref))
 
     def citing(self, ref: LegalRef) -> list[Passage]:
-        from pipeline.legal import cites
+        from pipeline.legal import citing_after
 
-        holding = self.provision(ref)
-        seen = {p.passage_id for p in holding}
         rows = self._rows_of(
             "SELECT DISTINCT row FROM passage_refs WHERE act = ? ORDER BY row", (ref.act,)
         )
-        citing = [
-            p for p in self.passages(rows)
-            if p.passage_id not in seen and any(cites(r, ref) for r in p.legal_refs)
-        ]  # fmt: skip
-        return holding + citing
+        return citing_after(self.provision(ref), self.passages(rows), ref)
 
     def passages_of_theme(self, theme: str) -> list[Passage]:
         rows = self._rows_of(
