@@ -117,7 +117,7 @@ def load_sample(index_dir: Path = SAMPLE_INDEX, seed: int = 0) -> Sample:
     held[rng.choice(len(rows), round(HELD_OUT * len(rows)), replace=False)] = True
     base, held_out = np.flatnonzero(~held), np.flatnonzero(held)
     # Reading order: rows are stored document by document, in the order of the text.
-    walk = np.empty(len(rows), dtype=np.int64)
+    walk = np.full(len(rows), -1, dtype=np.int64)  # held-out rows are never walked to
     docs = np.array([r[1] for r in rows])
     for doc in dict.fromkeys(docs):
         mine = base[docs[base] == doc]

@@ -29,11 +29,12 @@ and the previous index stays in use until a build completes (`pipeline.index`). 
 a cluster for minutes).
 
 Without an ``address`` the engine starts Ray on this machine's cores and shuts it down on
-`RayEngine.close`; a Ray that is already running (``ray.init`` by the caller, or a cluster) is
-used as it is and left running. On a cluster every node needs the same kvp, models and Python
-packages, and the corpus at the same path (a shared file system): the workers read the files
-and load the models themselves. Ray is imported only when the engine first has work, so
-importing this module, and every local build, costs nothing.
+`RayEngine.close`; with one it joins that cluster and leaves it on close. A Ray that is
+already running in the process (``ray.init`` by the caller) is used as it is and left running.
+On a cluster every node needs the same kvp, models and Python packages, and the corpus at the
+same path (a shared file system): the workers read the files and load the models themselves.
+Ray is imported only when the engine first has work, so importing this module, and every local
+build, costs nothing.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ import socket
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from pipeline.errors import EncoderError, PipelineError
@@ -54,16 +56,20 @@ if TYPE_CHECKING:
     import numpy as np
 
     from pipeline.embed import Encoder
-    from pipeline.engine import Outcome
+    from pipeline.engine import Outcome, Processed
+    from pipeline.errors import ExtractionError
     from pipeline.model import Source
     from pipeline.settings import Settings
 
 SOURCES_PER_TASK = 2  # few: one large report must not hold back the small files after it
-TEXTS_PER_TASK = 16  # one encoder call (`pipeline.embed.BATCH_SIZE`); the last batch is short
+# One encoder call (`pipeline.embed.BATCH_SIZE`), a few seconds: at the end of the build no
+# actor waits long for another to finish its last batch.
+TEXTS_PER_TASK = 16
 RETRIES = 3  # per task and per actor: a worker killed now and then, not a crash on every try
 OBJECT_STORE_BYTES = 512 * 1024**2  # the rows are documents and vectors: megabytes, not more
 CONNECT_SECONDS = 3.0
 RETRY_ADVICE = "\nFailed to apply UDF transform"  # what Ray Data appends to an error's message
+TOKEN_NOTES = "ray._private.authentication.authentication_token_setup"  # a logger of Ray's
 GCS_PORT = 6379  # `ray start --head`'s default
 CLIENT_PORT = 10001  # a ray:// address's default
 
@@ -85,7 +91,9 @@ class RayEngine:
     def __init__(self, address: str | None = None) -> None:
         self.address = address
         self._connected = False
-        self._started = False  # whether this engine started Ray, and so shuts it down
+        # Whether this engine called `ray.init`, and so `ray.shutdown`: which stops a Ray it
+        # started, and leaves a cluster it joined running.
+        self._initialised = False
 
     def process(self, sources: Sequence[Source], settings: Settings) -> Iterator[Outcome]:
         if not sources:
@@ -100,20 +108,18 @@ class RayEngine:
         dataset.context.execution_options.preserve_order = True
         with retry_args():
             processed = dataset.map_batches(
-                process_batch,
+                partial(process_batch, settings=settings),
                 batch_size=SOURCES_PER_TASK,
                 batch_format="pyarrow",
-                fn_kwargs={"settings": settings},
                 num_cpus=1,
                 max_retries=RETRIES,
             )
         with lost_workers("processing documents"):
-            for batch in processed.iter_batches(
+            # Without prefetching, each batch is handed on as soon as it is done.
+            for table in processed.iter_batches(
                 batch_size=None, batch_format="pyarrow", prefetch_batches=0
             ):
-                for index, payload in zip(
-                    batch["index"].to_pylist(), batch["outcome"].to_pylist(), strict=True
-                ):
+                for index, payload in columns(table, "index", "outcome"):
                     yield sources[index], outcome_of(payload)
 
     def embed(
@@ -126,7 +132,8 @@ class RayEngine:
         import ray.data
 
         blocks = math.ceil(len(texts) / TEXTS_PER_TASK)
-        actors = max(1, min(blocks, int(ray.cluster_resources().get("CPU", 1))))
+        cpus = ray.cluster_resources().get("CPU", 1)  # type: ignore[no-untyped-call]
+        actors = max(1, min(blocks, int(cpus)))
         dataset = ray.data.from_items([{"text": t} for t in texts], override_num_blocks=blocks)
         with retry_args():
             vectors = dataset.map_batches(
@@ -142,17 +149,17 @@ class RayEngine:
                 max_task_retries=RETRIES,
             )
         with lost_workers("embedding passages"):
-            for batch in vectors.iter_batches(
+            for batch in vectors.iter_batches(  # in the order they finish
                 batch_size=None, batch_format="numpy", prefetch_batches=0
             ):
                 yield [str(t) for t in batch["text"]], batch["vector"]
 
     def close(self) -> None:
-        if self._started:
+        if self._initialised:
             import ray
 
             ray.shutdown()
-        self._connected = self._started = False
+        self._connected = self._initialised = False
 
     def _connect(self) -> None:
         """Join the Ray that runs, the cluster at ``address``, or start one on this machine."""
@@ -163,20 +170,35 @@ class RayEngine:
         import ray
 
         if not ray.is_initialized():
-            quiet = {"log_to_driver": False, "logging_level": logging.WARNING}
             if self.address:
                 try:
-                    ray.init(address=self.address, **quiet)
+                    ray.init(
+                        address=self.address, log_to_driver=False, logging_level=logging.WARNING
+                    )
                 except (ConnectionError, RuntimeError, ValueError) as err:
                     raise unreachable(self.address, str(err)) from err
+                self._initialised = True
             else:
-                ray.init(
-                    num_cpus=os.cpu_count(),
-                    include_dashboard=False,
-                    object_store_memory=OBJECT_STORE_BYTES,
-                    **quiet,
-                )
-                self._started = True
+                # Its one note on a local start says that Ray's default, a token, guards it.
+                notes = logging.getLogger(TOKEN_NOTES)
+                level = notes.level
+                notes.setLevel(logging.ERROR)
+                try:
+                    ray.init(
+                        num_cpus=os.cpu_count(),
+                        include_dashboard=False,
+                        object_store_memory=OBJECT_STORE_BYTES,
+                        log_to_driver=False,  # the workers' output stays in the session's logs
+                        logging_level=logging.WARNING,
+                    )
+                except (ConnectionError, RuntimeError) as err:
+                    raise RayEngineError(
+                        f"could not start Ray on this machine ({str(err).splitlines()[0]}); "
+                        "build without --engine ray, or see the logs under /tmp/ray."
+                    ) from err
+                finally:
+                    notes.setLevel(level)
+                self._initialised = True
         quiet_data()
         self._connected = True
 
@@ -229,34 +251,35 @@ def unreachable(address: str, why: str) -> RayEngineError:
     )
 
 
-class lost_workers:  # noqa: N801  # read as a `with` block: ``with lost_workers(...)``
-    """Turn Ray's report of a worker that died past its retries into `RayWorkerLostError`."""
+@contextmanager
+def lost_workers(stage: str) -> Iterator[None]:
+    """Ray's errors as the build's: a stage's own error as it was raised, a worker that died
+    past its retries as `RayWorkerLostError`."""
+    from ray.exceptions import RayError, RayTaskError
 
-    def __init__(self, stage: str) -> None:
-        self.stage = stage
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: type[BaseException] | None, err: BaseException | None, _: Any) -> None:
-        from ray.exceptions import RayError, RayTaskError
-
-        if isinstance(err, RayTaskError) and isinstance(err.cause, PipelineError):
-            # The stage's own error, without Ray's traceback or the advice on retries that Ray
-            # Data appends to its message.
-            cause = err.cause
-            cause.args = (str(cause).split(RETRY_ADVICE)[0], *cause.args[1:])
-            raise cause from None
-        if err is None or isinstance(err, PipelineError) or not isinstance(err, RayError):
-            return
+    try:
+        yield
+    except RayTaskError as err:
+        if not isinstance(err.cause, PipelineError):
+            raise
+        # Without Ray's traceback, or the advice on retries that Ray Data adds to the message.
+        cause = err.cause
+        cause.args = (str(cause).split(RETRY_ADVICE)[0], *cause.args[1:])
+        raise cause from None
+    except RayError as err:
         raise RayWorkerLostError(
-            f"a Ray worker died while {self.stage} ({type(err).__name__}), more than the "
-            f"{RETRIES} times Ray retries its work; run the build again: it goes on from what "
+            f"a Ray worker died while {stage} ({type(err).__name__}) more often than Ray "
+            f"retries its work ({RETRIES} times); run the build again: it goes on from what "
             "this one finished (the embedding cache keeps every embedded passage)."
         ) from err
 
 
-def process_batch(batch: Any, settings: Settings) -> dict[str, list[Any]]:
+def columns(table: Any, *names: str) -> Iterator[tuple[Any, ...]]:
+    """The rows of a pyarrow table, as tuples of the named columns' values."""
+    return zip(*(table[name].to_pylist() for name in names), strict=True)
+
+
+def process_batch(table: Any, settings: Settings) -> dict[str, list[Any]]:
     """A Ray task: extract and process a few sources, each outcome pickled."""
     from dataclasses import replace
 
@@ -264,25 +287,31 @@ def process_batch(batch: Any, settings: Settings) -> dict[str, list[Any]]:
     from pipeline.extract import DEFAULT_BUDGET, iter_extract
     from pipeline.model import Document
 
-    sources = [pickle.loads(s) for s in batch["source"].to_pylist()]
+    indexes, sources = [], []
+    for index, source in columns(table, "index", "source"):
+        indexes.append(index)
+        sources.append(pickle.loads(source))
     budget = replace(DEFAULT_BUDGET, workers=1)  # the task's one CPU
     outcomes = []
+    reply: tuple[str, Any]
     for _, outcome in iter_extract(sources, settings.extract, budget):
         if isinstance(outcome, Document):
             reply = ("document", process_document(outcome, settings))
         else:
             reply = ("error", (type(outcome), outcome.path, outcome.reason))
         outcomes.append(pickle.dumps(reply))
-    return {"index": batch["index"].to_pylist(), "outcome": outcomes}
+    return {"index": indexes, "outcome": outcomes}
 
 
-def outcome_of(payload: bytes) -> Any:
+def outcome_of(payload: bytes) -> Processed | ExtractionError:
     """A task's pickled outcome: the document and its passages, or the file's error."""
     kind, value = pickle.loads(payload)
     if kind == "document":
-        return value
+        processed: Processed = value
+        return processed
     error_class, path, reason = value
-    return error_class(path, reason)
+    error: ExtractionError = error_class(path, reason)
+    return error
 
 
 class EncoderActor:
