@@ -114,7 +114,7 @@ class RayEngine:
                 num_cpus=1,
                 max_retries=RETRIES,
             )
-        with lost_workers("processing documents"):
+        with lost_workers("processing documents", "run the build again"):
             # Without prefetching, each batch is handed on as soon as it is done.
             for table in processed.iter_batches(
                 batch_size=None, batch_format="pyarrow", prefetch_batches=0
@@ -148,7 +148,9 @@ class RayEngine:
                 max_restarts=RETRIES,
                 max_task_retries=RETRIES,
             )
-        with lost_workers("embedding passages"):
+        # The embedding cache has committed every batch that came back.
+        rerun = "run the build again: it embeds only the passages this one did not"
+        with lost_workers("embedding passages", rerun):
             for batch in vectors.iter_batches(  # in the order they finish
                 batch_size=None, batch_format="numpy", prefetch_batches=0
             ):
@@ -252,9 +254,9 @@ def unreachable(address: str, why: str) -> RayEngineError:
 
 
 @contextmanager
-def lost_workers(stage: str) -> Iterator[None]:
+def lost_workers(stage: str, rerun: str) -> Iterator[None]:
     """Ray's errors as the build's: a stage's own error as it was raised, a worker that died
-    past its retries as `RayWorkerLostError`."""
+    past its retries as `RayWorkerLostError`, saying what a rerun does."""
     from ray.exceptions import RayError, RayTaskError
 
     try:
@@ -269,8 +271,7 @@ def lost_workers(stage: str) -> Iterator[None]:
     except RayError as err:
         raise RayWorkerLostError(
             f"a Ray worker died while {stage} ({type(err).__name__}) more often than Ray "
-            f"retries its work ({RETRIES} times); run the build again: it goes on from what "
-            "this one finished (the embedding cache keeps every embedded passage)."
+            f"retries its work ({RETRIES} times); the index in use is unchanged; {rerun}."
         ) from err
 
 

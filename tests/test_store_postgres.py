@@ -355,3 +355,27 @@ def test_the_web_app_serves_a_store_and_its_next_build(corpus: Path, store_url: 
         assert "pilotkommuner" in response.json()["hits"][0]["text"]
         page = client.get("/")
         assert page.status_code == 200
+
+
+@pytest.mark.slow
+def test_a_ray_build_into_the_store_is_the_local_build(
+    corpus: Path, tmp_path: Path, store_url: str, statute_index: Path
+) -> None:
+    """The two deployments side by side: Ray Data into PostgreSQL, and the folder index."""
+    pytest.importorskip("ray.data", reason="the Ray engine needs the `ray` extra")
+    from pipeline.embed import load_encoder
+    from pipeline.engine_ray import RayEngine
+
+    del statute_index  # its vectors are in the embedding cache: the actors embed what is new
+    encoder = load_encoder()
+    engine = RayEngine()
+    try:
+        report = build_index(corpus, store_url, encoder=encoder, engine=engine)
+    finally:
+        engine.close()
+    assert report.processed == ("sotjl", "kvp-forskrift") and not report.failures
+    build_index(corpus, tmp_path / "idx", encoder=encoder)
+    local, shared = Index(tmp_path / "idx", encoder=encoder), Index(store_url, encoder=encoder)
+    assert [p.passage_id for p in shared.passages] == [p.passage_id for p in local.passages]
+    for question in QUESTIONS:
+        assert ids(local.search(question)) == ids(shared.search(question)), question
