@@ -48,7 +48,7 @@ SEARCH_GRID: list[SearchSettings] = [
 def measure(index: Index, questions: list[EvalQuestion], settings: SearchSettings) -> float:
     """MRR@10 of the settings (fused order, no reranker), printed with Recall@1/5."""
     texts = {doc_id: d.text for doc_id, d in index.documents.items()}
-    searcher = Index(index.index_dir, encoder=index.encoder, settings=settings)
+    searcher = Index(index.location, encoder=index.encoder, settings=settings)
     hybrid = {"hybrid": index_rankers(searcher)["kvp hybrid (passages)"]}
     (scores,) = evaluate_retrieval(questions, texts, hybrid)
     recall = dict(scores.recall)

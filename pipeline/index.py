@@ -124,6 +124,16 @@ def read_manifest(index_dir: Path, build: Path | None = None) -> dict[str, Any]:
     return manifest
 
 
+def manifest_at(location: Path | str) -> dict[str, Any]:
+    """The manifest of the build in use at an index location: a folder's current build, or
+    a PostgreSQL store's."""
+    if isinstance(location, str):
+        from pipeline.store.postgres import current_manifest
+
+        return current_manifest(location)
+    return read_manifest(location)
+
+
 # Building ----------------------------------------------------------------------------------
 
 

@@ -101,11 +101,9 @@ class Index:
         """The build a folder's ``current`` names: its files and its SQLite store."""
         from pipeline.store import open_store
 
-        self.index_dir = index_dir
         build = current_build(index_dir)  # once: a rebuild may switch `current` meanwhile
         self.manifest = read_manifest(index_dir, build)
         self.files: BuildFiles | None = BuildFiles.of(build)
-        self.build_id: str = str(build)
         try:
             self.store: PassageStore = open_store(str(self.files.store))
         except Exception as err:
@@ -125,10 +123,8 @@ class Index:
         if store.manifest.get("settings", {}).get("format") != INDEX_FORMAT:
             store.close()
             raise UnusableIndexError.outdated(url)
-        self.index_dir = Path(store.manifest.get("corpus") or ".")  # no folder of its own
         self.manifest = store.manifest
         self.files = None
-        self.build_id = f"{url}#{store.build_id}"
         self.store = store
         self._load_retriever = store.retriever
 

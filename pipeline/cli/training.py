@@ -61,7 +61,7 @@ def train_reranker_command(
 
     try:
         plain = Index(index_dir(index))
-        plain = Index(plain.index_dir, settings=replace(plain.settings, reranker="none"))
+        plain = Index(plain.location, settings=replace(plain.settings, reranker="none"))
         questions = load_training(plain.passages, data)
         reranker = train_reranker(plain, questions, depth)
         reranker.save(out or reranker_dir())

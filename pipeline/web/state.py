@@ -223,13 +223,9 @@ class Resources:
 
     def _encoder_of_index(self) -> Encoder:
         """The encoder the build in use names (this takes the lock: call it outside)."""
-        from pipeline.index import read_manifest
-        from pipeline.store.postgres import current_manifest
+        from pipeline.index import manifest_at
 
-        if isinstance(self.location, str):
-            name = current_manifest(self.location)["encoder"]
-        else:
-            name = read_manifest(self.location)["encoder"]
+        name = manifest_at(self.location)["encoder"]
         return self._given_encoder or self.encoder(name)
 
     def _open(self, encoder: Encoder) -> Loaded:
