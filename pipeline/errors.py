@@ -10,6 +10,8 @@
     │   └── OverBudgetError          the file needs more size, time or memory than allowed
     ├── LegalRefError                a reference the user typed cannot be read
     ├── ThemeError                   theme data, model or filter is unusable
+    ├── AgreementError               no two coders coded the same passages
+    ├── LabelError                   a coding decision or the labels store is unusable
     ├── SettingsError                a setting has a value outside its valid values
     ├── EncoderError                 an encoder cannot be loaded or does not match an index
     ├── RerankerError                the reranker model is missing or does not fit the index
@@ -18,6 +20,7 @@
     ├── IndexBusyError               another build of the same index is running
     ├── IndexWriteError              the index or the cache cannot be written (full, read-only)
     ├── SearchError                  a question or filter that cannot be searched
+    ├── QdaError                     a REFI-QDA file (.qdpx, .qdc) cannot be written or read
     ├── NotFoundError                an id names no passage, document or page
     └── UnavailableError             something a server needs cannot be loaded
 
@@ -74,6 +77,15 @@ class LegalRefError(PipelineError):
 
 class ThemeError(PipelineError):
     """Theme data, model or filter is unusable; the message lists the valid themes."""
+
+
+class AgreementError(PipelineError):
+    """Inter-coder agreement cannot be measured: fewer than two coders coded a shared passage."""
+
+
+class LabelError(PipelineError):
+    """The labels store cannot be used, or a coding decision is malformed (coder, theme,
+    span); the message says what to change."""
 
 
 class SettingsError(PipelineError):
@@ -182,6 +194,16 @@ class StoreError(PipelineError):
 
 class SearchError(PipelineError):
     """A question or filter that cannot be searched; the message says what to change."""
+
+
+class QdaError(PipelineError):
+    """A REFI-QDA project (.qdpx) or codebook (.qdc) cannot be written or read; `path` names
+    the file and the message says what is wrong in it."""
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        self.path = Path(path)
+        self.reason = reason
+        super().__init__(f"{self.path.name}: {reason}")
 
 
 class NotFoundError(PipelineError):

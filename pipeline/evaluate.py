@@ -14,6 +14,7 @@ from pipeline.themes import LabelledExample, label_matrix
 
 if TYPE_CHECKING:
     from pipeline.embed import Encoder
+    from pipeline.labels import MergedLabels
     from pipeline.model import Passage
     from pipeline.search import Index
     from pipeline.supersede import StatuteText
@@ -72,8 +73,12 @@ def write_model_card(
     metrics: ThemeMetrics,
     train: Sequence[LabelledExample],
     test: Sequence[LabelledExample],
+    *,
+    before: ThemeMetrics | None = None,
+    reviewed: MergedLabels | None = None,
 ) -> None:
-    """metrics.json and a model card that reports the held-out numbers as measured."""
+    """metrics.json and a model card that reports the held-out numbers as measured: of this
+    model and, when retrained, of the one it replaced, and what reviewed labels it used."""
     from pipeline.model import to_jsonable
 
     (folder / METRICS_FILE).write_text(
@@ -112,6 +117,7 @@ def write_model_card(
         "",
         f"Brier score (mean squared error of the probabilities): {metrics.brier:.3f}.",
         "",
+        *retraining_lines(metrics, before, reviewed),
         "## Limits",
         "",
         "- Labelled by one coder against the codebook; no inter-annotator agreement measured.",
@@ -121,6 +127,30 @@ def write_model_card(
         "",
     ]
     (folder / CARD_FILE).write_text("\n".join(lines), encoding="utf-8")
+
+
+def retraining_lines(
+    after: ThemeMetrics, before: ThemeMetrics | None, reviewed: MergedLabels | None
+) -> list[str]:
+    """The model card's account of a retraining: F1 before and after, and the reviews used."""
+    lines: list[str] = []
+    if reviewed is not None:
+        lines += [
+            "## Reviewed labels",
+            "",
+            "Trained with researchers' reviewed labels from the labels store (`kvp code`, the",
+            f"Koding page): {reviewed.replaced} train examples relabelled, {reviewed.confirmed}"
+            f" confirmed, {reviewed.added} new passages added to the train split;"
+            f" {reviewed.held_out} reviews of held-out passages were left out of training.",
+            "",
+        ]
+    if before is not None:
+        lines += ["## Before and after retraining (same held-out split)", "",
+                  "| theme | F1 before | F1 after |", "|---|---|---|"]  # fmt: skip
+        for old, new in zip(before.per_theme, after.per_theme, strict=True):
+            lines.append(f"| {new.theme} | {old.f1:.3f} | {new.f1:.3f} |")
+        lines += [f"| **macro** | {before.macro_f1:.3f} | **{after.macro_f1:.3f}** |", ""]
+    return lines
 
 
 # Retrieval and answers ---------------------------------------------------------------------

@@ -59,6 +59,13 @@ def embedding_cache() -> Path:
     return data_home() / "cache" / "embeddings.sqlite"
 
 
+def labels_file() -> Path:
+    """Researchers' coding decisions: outside every index, so no rebuild touches them."""
+    if value := os.environ.get("KVP_LABELS"):
+        return Path(value).expanduser()
+    return data_home() / "labels" / "labels.sqlite"
+
+
 def models_dir() -> Path:
     if value := os.environ.get("KVP_MODELS"):
         return Path(value).expanduser()

@@ -17,6 +17,7 @@ import json
 import platform
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,6 +30,9 @@ from pipeline.model import THEMES as THEMES
 
 if TYPE_CHECKING:
     import numpy as np
+
+    from pipeline.evaluate import ThemeMetrics
+    from pipeline.labels import MergedLabels, Review
 
 LABELLED_FILE = "labelled.jsonl"
 MODEL_FILE = "classifier.joblib"
@@ -169,6 +173,7 @@ class ThemeClassifier:
             "embedding_weight": EMBEDDING_WEIGHT,
             "encoder": encoder.name if encoder else None,
             "train_size": len(examples),
+            "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         classifier = cls(vectorizer, [], examples, meta, encoder)
         classifier.cache = cache
@@ -284,3 +289,58 @@ class ThemeClassifier:
                 "run `kvp train-themes` to retrain it."
             ) from err
         return cls(stored["vectorizer"], stored["models"], stored["examples"], meta, encoder)
+
+
+@dataclass(frozen=True, slots=True)
+class Retraining:
+    """What `retrain` did: the held-out numbers before and after, and the data it used."""
+
+    folder: Path
+    before: ThemeMetrics | None  # the model that was there, on the same held-out split
+    after: ThemeMetrics
+    train_size: int
+    test_size: int
+    reviewed: MergedLabels | None  # how the reviewed labels entered, when there were any
+
+
+def retrain(
+    reviews: Sequence[Review] = (),
+    *,
+    data: Path | str | None = None,
+    out: Path | str | None = None,
+    encoder: Encoder | None = None,
+    cache: EmbeddingCache | None = None,
+) -> Retraining:
+    """Train on the train split with the reviewed labels folded in (`labels.merge_reviews`:
+    the held-out split and its labels stay as they are), save the model and its card with
+    the held-out metrics of the old model and the new one."""
+    from pipeline.evaluate import theme_metrics, write_model_card
+    from pipeline.labels import merge_reviews
+
+    examples = load_labelled(data)
+    merged = merge_reviews(examples, reviews) if reviews else None
+    chosen = merged.examples if merged else examples
+    train = [e for e in chosen if e.split == "train"]
+    test = [e for e in examples if e.split == "test"]
+    folder = Path(out or model_dir())
+    encoder = encoder or load_encoder()
+    cache = cache or EmbeddingCache()
+    before = None
+    if (folder / MODEL_FILE).is_file():
+        try:
+            old = ThemeClassifier.load(folder, encoder=encoder)
+            old.cache = cache
+            before = theme_metrics(old, test)
+        except ThemeError:  # a model of another encoder or scikit-learn: no "before"
+            before = None
+    classifier = ThemeClassifier.train(train, encoder=encoder, cache=cache)
+    if merged is not None:
+        classifier.meta["reviewed_labels"] = {
+            "replaced": merged.replaced, "confirmed": merged.confirmed,
+            "added": merged.added, "held_out": merged.held_out,
+            "latest": max(r.reviewed_at for r in reviews),
+        }  # fmt: skip
+    classifier.save(folder)
+    after = theme_metrics(classifier, test)
+    write_model_card(folder, after, train, test, before=before, reviewed=merged)
+    return Retraining(folder, before, after, len(train), len(test), merged)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import quote
 
 import numpy as np
 import pytest
@@ -386,6 +387,126 @@ def test_themes_page(client: TestClient) -> None:
     assert "Ord (ordstammer) som trakk opp" in chosen.text
     assert client.get("/temaer", params={"tema": "weather"}).status_code == 400
     assert client.get("/temaer", params={"tema": "funding", "dokument": "nope"}).status_code == 404
+
+
+def exported(client: TestClient) -> list[dict[str, Any]]:
+    """Every passage as the passage export gives it: a second, independent count."""
+    jsonl = client.get("/api/export", params={"format": "jsonl"}).content.decode("utf-8")
+    return [json.loads(line) for line in jsonl.splitlines()]
+
+
+def test_theme_years_api_agrees_with_the_passage_export(client: TestClient) -> None:
+    response = client.get("/api/themes/years", params={"format": "json"})
+    assert response.status_code == 200
+    assert response.headers["content-disposition"] == (
+        'attachment; filename="kvp-temaer-per-ar.json"'
+    )
+    body = response.json()
+    rows = exported(client)
+    for document in body["documents"]:
+        mine = [r for r in rows if r["doc_id"] == document["doc_id"]]
+        assert document["passages"] == len(mine)
+        assert document["counts"] == {t: sum(t in r["labels"] for r in mine) for t in THEMES}
+    assert [y["year"] for y in body["years"]] == [None]  # the act and the regulation: no year
+    assert body["years"][0]["documents"] == 2
+    assert body["total"]["passages"] == len(rows)
+    assert body["total"]["counts"] == {t: sum(t in r["labels"] for r in rows) for t in THEMES}
+
+
+def test_theme_provisions_api_agrees_with_the_passage_export(client: TestClient) -> None:
+    body = client.get("/api/themes/provisions", params={"format": "json"}).json()
+    row = next(p for p in body["provisions"] if p["key"] == "sotjl § 35")
+    assert row["label"].endswith("§ 35")
+    holding = [r for r in exported(client)
+               if any(ref["key"] == "sotjl § 35" for ref in r["legal_refs"])
+               or (r["doc_id"] == "sotjl" and r["locator"].split(" ")[:2] == ["§", "35"])]  # fmt: skip
+    assert row["passages"] == len(holding) > 1
+    assert row["counts"] == {t: sum(t in r["labels"] for r in holding) for t in THEMES}
+    totals = [p["total"] for p in body["provisions"]]
+    assert totals == sorted(totals, reverse=True) and body["found"] == len(totals)
+    top = client.get("/api/themes/provisions", params={"top": 3}).json()
+    assert len(top["provisions"]) == 3 and top["found"] == body["found"]
+    zero = client.get("/api/themes/provisions", params={"top": 0})
+    assert zero.status_code == 422 and "«top» må være minst 1" in error_of(zero)
+
+
+@pytest.mark.parametrize("path", ["/api/themes/years", "/api/themes/provisions"])
+def test_theme_views_as_csv_for_norwegian_excel(client: TestClient, path: str) -> None:
+    response = client.get(path, params={"format": "csv", "delimiter": ";"})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    assert response.headers["content-disposition"].endswith('.csv"')
+    assert response.content.startswith(codecs.BOM_UTF8)
+    text = response.content.decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text, newline=""), delimiter=";"))
+    shares = [row[f"share_{t}"] for row in rows for t in THEMES]
+    assert rows and all("." not in share for share in shares)
+    assert any("," in share for share in shares)  # decimals with a comma
+
+
+@pytest.mark.parametrize(
+    ("params", "fragment"),
+    [
+        ({"format": "xml"}, "«format» må være 'csv' eller 'json'"),
+        ({"format": "csv", "delimiter": "|"}, "«delimiter» må være ',', ';' eller 'tab'"),
+    ],
+)
+@pytest.mark.parametrize("path", ["/api/themes/years", "/api/themes/provisions"])
+def test_theme_views_errors(
+    client: TestClient, path: str, params: dict[str, str], fragment: str
+) -> None:
+    response = client.get(path, params=params)
+    assert response.status_code == 422 and fragment in error_of(response)
+
+
+def test_themes_page_shows_years_and_provisions(client: TestClient) -> None:
+    page = client.get("/temaer")
+    assert page.status_code == 200
+    assert '<h2 id="ar">Temaer per år</h2>' in page.text
+    assert '<h2 id="paragrafer">Temaer og paragrafer</h2>' in page.text
+    assert "Uten år" in page.text  # the act and the regulation have no year
+    for path in ("/api/themes/years", "/api/themes/provisions"):
+        assert f'<a href="{path}?format=csv&amp;delimiter=%3B" download>' in page.text
+    assert 'href="/paragraf?ref=sotjl+%C2%A7+35"' in page.text
+    # a count in the table lists as many passages when followed
+    body = client.get("/api/themes/provisions").json()
+    row = next(p for p in body["provisions"] if p["total"])
+    theme = next(t for t in THEMES if row["counts"][t])
+    link = f"/temaer?tema={theme}&amp;paragraf={quote(row['key'])}#passasjer"
+    assert link in page.text
+    listed = client.get("/temaer", params={"tema": theme, "paragraf": row["key"]})
+    assert listed.status_code == 200
+    assert f'role="status">{row["counts"][theme]} passasjer om' in listed.text
+    assert "som viser til" in listed.text
+    bad = client.get("/temaer", params={"tema": theme, "paragraf": "ingenting"})
+    assert bad.status_code == 400
+
+
+def test_themes_page_charts_the_years(tmp_path: Path) -> None:
+    """Reports of two years: a bar group per year, described for a screen reader."""
+    from pipeline.index import build_index
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    manifest = ""
+    for doc_id, year in (("rapport-a", 2020), ("rapport-b", 2022)):
+        (corpus / f"{doc_id}.txt").write_text(
+            f"Rapport {year}\n\n{FIRST} Stønaden følger sosialtjenesteloven § 35.\n",
+            encoding="utf-8",
+        )
+        manifest += (f'[[document]]\nid = "{doc_id}"\nfile = "{doc_id}.txt"\nkind = "report"\n'
+                     f'year = {year}\ntitle = "Rapport {year}"\n\n')  # fmt: skip
+    (corpus / "MANIFEST.toml").write_text(manifest, encoding="utf-8")
+    encoder = cast("Encoder", HashingEncoder())
+    build_index(corpus, tmp_path / "index", encoder=encoder)
+    with TestClient(create_app(tmp_path / "index", encoder=encoder)) as small:
+        page = small.get("/temaer")
+    assert page.status_code == 200
+    assert 'role="img" aria-labelledby="ar-svg-tittel ar-svg-beskrivelse"' in page.text
+    assert page.text.count('<text class="year"') == 2
+    assert "2020: Barrierer 0 %" in page.text and "Tallene står i tabellen" in page.text
+    # cited by both reports, if by no theme; "§ 35" kept on one line
+    assert 'sosialtjenesteloven <span class="nowrap">§ 35</span>' in page.text
 
 
 def test_documents_page_and_unknown_page(client: TestClient) -> None:

@@ -246,8 +246,10 @@ def test_themes_page(server: str, page: Page) -> None:
     from playwright.sync_api import expect
 
     page.goto(server + "/temaer")
-    expect(page.locator("table.theme-table")).to_be_visible()
+    expect(page.locator("table.theme-table").first).to_be_visible()
     assert page.locator(".chart svg.bar").count() == 4
+    expect(page.get_by_role("heading", name="Temaer per år")).to_be_visible()
+    expect(page.locator("table.heat-table")).to_be_visible()
     page.get_by_label("Tema", exact=True).select_option("funding")
     page.get_by_role("button", name="Vis passasjer").click()
     expect(page.locator(".result-count")).to_contain_text("Økonomi og finansiering")

@@ -137,7 +137,9 @@ app.add_typer(eval_app, name="eval")
 
 # The command modules register themselves on `app` when imported.
 from pipeline.cli import (  # noqa: E402
+    agreement,
     answers,
+    coding,
     database,
     documents,
     indexing,
@@ -148,6 +150,6 @@ from pipeline.cli import (  # noqa: E402
 )
 
 __all__ = [
-    "answers", "app", "database", "documents", "indexing", "retrieval", "serve", "themes",
-    "training",
+    "agreement", "answers", "app", "coding", "database", "documents", "indexing", "retrieval",
+    "serve", "themes", "training",
 ]  # fmt: skip

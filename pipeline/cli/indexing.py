@@ -55,9 +55,7 @@ def build(
     store: StoreOption = None,
     engine_name: Annotated[
         str,
-        typer.Option(
-            "--engine", help='"local" (this process, the default) or "ray" (Ray Data).'
-        ),
+        typer.Option("--engine", help='"local" (this process, the default) or "ray" (Ray Data).'),
     ] = "local",
     address: Annotated[
         str | None,

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from pipeline.themes import ThemeClassifier, ThemePrediction
 
 from pipeline.cli import IndexOption, app, eval_app, fail, index_dir, load_classifier
+from pipeline.cli.coding import LabelsOption
 
 
 @app.command()
@@ -86,7 +87,9 @@ def tag_jsonl(classifier: ThemeClassifier, lines: Iterable[str], *, explain: boo
 
 @app.command()
 def export(
-    fmt: Annotated[str, typer.Option("--format", help="jsonl or csv.")] = "jsonl",
+    fmt: Annotated[
+        str, typer.Option("--format", help="jsonl, csv, qdpx (REFI-QDA project) or qdc (codebook).")
+    ] = "jsonl",
     theme: Annotated[
         str | None, typer.Option("--theme", help="Only passages with this theme.")
     ] = None,
@@ -97,21 +100,34 @@ def export(
         ),
     ] = ",",
     out: Annotated[Path | None, typer.Option("--out", help="Write here instead of stdout.")] = None,
+    labels: LabelsOption = None,
     index: IndexOption = None,
 ) -> None:
-    """Export every passage with document metadata, section, page, offsets, refs and themes.
+    """Export every passage with document metadata, section, page, offsets, refs and themes,
+    the reviewed labels where a coder has reviewed (and who), the model's otherwise.
 
-    CSV is UTF-8 with a byte-order mark, so Excel reads the letters right.
+    CSV is UTF-8 with a byte-order mark, so Excel reads the letters right. qdpx is a
+    REFI-QDA project for NVivo, ATLAS.ti, MAXQDA and QualCoder: the documents, the codebook,
+    and every passage's themes and every coded span as codings by their coder; qdc is the
+    codebook alone. Both need --out.
     """
     from pipeline.export import check_delimiter, check_format, export_rows, save_export
+    from pipeline.labels import LabelStore, place_all, resolve
     from pipeline.search import load_index
     from pipeline.themes import check_theme
 
     try:
+        if fmt in QDA_FORMATS:
+            count = export_qda(fmt, out, labels, index)
+            typer.secho(f"exported {count} codings to {out}", err=True)
+            return
         chosen, separator = check_format(fmt), check_delimiter(delimiter)
         if theme is not None:
             check_theme(theme)
-        rows = export_rows(load_index(index_dir(index)), theme=theme)
+        opened = load_index(index_dir(index))
+        with LabelStore(labels) as kept:
+            resolved = resolve(opened.passages, place_all(kept.reviews(), opened.passages))
+        rows = export_rows(opened, theme=theme, resolved=resolved)
         if out is None:
             sys.stdout.flush()
             count = save_export(rows, sys.stdout.buffer, chosen, delimiter=separator)
@@ -123,29 +139,66 @@ def export(
     typer.secho(f"exported {count} passages" + (f" to {out}" if out else ""), err=True)
 
 
+QDA_FORMATS = ("qdpx", "qdc")
+
+
+def export_qda(fmt: str, out: Path | None, labels: Path | None, index: Path | None) -> int:
+    """A REFI-QDA project or codebook of the index and the labels store; the codings count."""
+    from pipeline.labels import LabelStore, place_all
+    from pipeline.qda import write_qdc, write_qdpx
+    from pipeline.refi import coding_project
+    from pipeline.search import load_index
+
+    if out is None:
+        raise fail(f"--format {fmt} writes a file: give it with --out, e.g. --out kvp.{fmt}.")
+    opened = load_index(index_dir(index))
+    with LabelStore(labels) as kept:
+        project = coding_project(opened, kept, place_all(kept.reviews(), opened.passages))
+    if fmt == "qdc":
+        write_qdc(project.codes, out)
+        return 0
+    write_qdpx(project, out)
+    return len(project.codings)
+
+
 @app.command("train-themes")
 def train_themes(
     data: Annotated[Path | None, typer.Option("--data", help="Labelled JSONL.")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Model folder.")] = None,
+    labels: LabelsOption = None,
+    reviewed: Annotated[
+        bool,
+        typer.Option(
+            "--reviewed/--no-reviewed",
+            help="Fold in the coders' reviewed labels from the labels store.",
+        ),
+    ] = True,
 ) -> None:
-    """Retrain the theme classifier on the train split and save it with its metrics."""
-    from pipeline.embed import EmbeddingCache, load_encoder
-    from pipeline.evaluate import theme_metrics, write_model_card
-    from pipeline.themes import ThemeClassifier, load_labelled
+    """Retrain the theme classifier on the train split, with the coders' reviewed labels
+    folded in (never those of held-out passages), and save it with its metrics: the held-out
+    numbers of the old model and the new one."""
+    from pipeline.labels import LabelStore
+    from pipeline.paths import labels_file
+    from pipeline.themes import retrain
 
     try:
-        examples = load_labelled(data)
-        train = [e for e in examples if e.split == "train"]
-        test = [e for e in examples if e.split == "test"]
-        encoder, cache = load_encoder(), EmbeddingCache()
-        classifier = ThemeClassifier.train(train, encoder=encoder, cache=cache)
-        folder = classifier.save(out)
-        metrics = theme_metrics(classifier, test)
-        write_model_card(folder, metrics, train, test)
+        path = labels or labels_file()
+        reviews = []
+        if reviewed and path.is_file():
+            with LabelStore(path) as kept:
+                reviews = kept.reviews()
+        result = retrain(reviews, data=data, out=out)
     except PipelineError as err:
         raise fail(str(err)) from err
-    typer.echo(f"trained on {len(train)} examples, saved to {folder}")
-    print_theme_metrics(metrics)
+    typer.echo(f"trained on {result.train_size} examples, saved to {result.folder}")
+    if result.reviewed is not None:
+        r = result.reviewed
+        typer.echo(f"reviewed labels: {r.replaced} relabelled, {r.confirmed} confirmed, "
+                   f"{r.added} added; {r.held_out} of held-out passages left out")  # fmt: skip
+    if result.before is not None:
+        typer.echo(f"held-out macro-F1: {result.before.macro_f1:.3f} before, "
+                   f"{result.after.macro_f1:.3f} after")  # fmt: skip
+    print_theme_metrics(result.after)
 
 
 @eval_app.command("themes")

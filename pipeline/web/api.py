@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import io
 from dataclasses import asdict
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
+from pipeline.export import Delimiter, View, ViewFormat
 from pipeline.model import Document, Passage
 from pipeline.web.lanes import QUICK, SLOW
 from pipeline.web.schemas import (
@@ -33,7 +35,7 @@ from pipeline.web.schemas import (
     SearchParams,
     parse_years,
 )
-from pipeline.web.state import Shared
+from pipeline.web.state import Pinned, Shared
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorOut, "description": description}
@@ -46,7 +48,20 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         (503, "No index is loaded: run `kvp build`."),
     )
 }
-EXPORT_TYPES = {"jsonl": "application/x-ndjson; charset=utf-8", "csv": "text/csv; charset=utf-8"}
+EXPORT_TYPES = {
+    "jsonl": "application/x-ndjson; charset=utf-8",
+    "csv": "text/csv; charset=utf-8",
+    "qdpx": "application/zip",  # REFI-QDA: a zip of project.qde and the sources
+    "qdc": "application/xml",
+}
+VIEW_TYPES = {"json": "application/json; charset=utf-8", "csv": "text/csv; charset=utf-8"}
+ViewFormatParam = Annotated[ViewFormat, Query(description="csv or json.")]
+DelimiterParam = Annotated[
+    Delimiter, Query(description='CSV only: "," (the default), ";" for Norwegian Excel, or "tab".')
+]
+VIEW_CONTENT: dict[int | str, dict[str, Any]] = {
+    200: {"content": {t.split(";")[0]: {} for t in VIEW_TYPES.values()}}
+}
 
 router = APIRouter(prefix="/api", tags=["api"], responses=ERRORS)
 
@@ -196,8 +211,10 @@ def export(params: Annotated[ExportParams, Query()], res: Shared) -> Response:
     splits on."""
     from pipeline.export import export_rows, save_export
 
+    if params.format == "qdpx" or params.format == "qdc":
+        return qda_response(res, params.format)
     buffer = io.BytesIO()
-    rows = export_rows(res.index, theme=params.theme)
+    rows = export_rows(res.index, theme=params.theme, resolved=res.resolved())
     save_export(rows, buffer, params.format, delimiter=params.delimiter)
     name = "kvp-passasjer" + (f"-{params.theme}" if params.theme else "") + f".{params.format}"
     return Response(
@@ -205,3 +222,73 @@ def export(params: Annotated[ExportParams, Query()], res: Shared) -> Response:
         media_type=EXPORT_TYPES[params.format],
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
+
+
+def qda_response(res: Pinned, fmt: str) -> Response:
+    """The corpus and its coding as a REFI-QDA project, or its codebook alone."""
+    import tempfile
+
+    from pipeline.qda import write_qdc, write_qdpx
+    from pipeline.refi import coding_project
+
+    project = coding_project(res.index, res.labels, res.placed())
+    with tempfile.TemporaryDirectory(prefix="kvp-qda-") as folder:
+        path = Path(folder) / f"kvp-koding.{fmt}"
+        if fmt == "qdc":
+            write_qdc(project.codes, path)
+        else:
+            write_qdpx(project, path)
+        data = path.read_bytes()
+    disposition = f'attachment; filename="{path.name}"'
+    return Response(data, media_type=EXPORT_TYPES[fmt],
+                    headers={"Content-Disposition": disposition})  # fmt: skip
+
+
+def view_response(view: View, name: str, fmt: ViewFormat, delimiter: Delimiter) -> Response:
+    """A corpus view as a download named `name`, with the export's conventions."""
+    from pipeline.export import save_view
+
+    buffer = io.BytesIO()
+    save_view(view, buffer, fmt, delimiter=delimiter)
+    return Response(
+        buffer.getvalue(),
+        media_type=VIEW_TYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'},
+    )
+
+
+@router.get("/themes/years", response_class=Response, dependencies=[QUICK], responses=VIEW_CONTENT)
+def theme_years(
+    res: Shared, format: ViewFormatParam = "json", delimiter: DelimiterParam = ","
+) -> Response:
+    """Passages with each theme per document, summed per publication year and over all:
+    counts and shares of the passages. CSV is UTF-8 with a byte-order mark, one row per
+    document, year and the total (`level`); `delimiter=;` for Norwegian Excel, which also
+    gets decimal commas."""
+    from pipeline.export import theme_year_counts
+    from pipeline.web.pages import corpus_passages, labels_of
+
+    loaded = res.loaded
+    view = theme_year_counts(corpus_passages(loaded), loaded.index.document_of, labels_of(res))
+    return view_response(view, "kvp-temaer-per-ar", format, delimiter)
+
+
+@router.get(
+    "/themes/provisions", response_class=Response, dependencies=[QUICK], responses=VIEW_CONTENT
+)
+def theme_provisions(
+    res: Shared,
+    format: ViewFormatParam = "json",
+    delimiter: DelimiterParam = ",",
+    top: Annotated[int | None, Query(ge=1, description="Only the first provisions.")] = None,
+) -> Response:
+    """For each theme, how many of its passages cite each § (ledd folded into the §; statute
+    text counts for its own §), with the share of the theme's passages; the provisions with
+    the most theme passages first. CSV as for /api/themes/years."""
+    from pipeline.export import act_names, theme_provision_counts
+    from pipeline.web.pages import corpus_passages, labels_of
+
+    loaded = res.loaded
+    names = act_names(loaded.index.documents.values())
+    view = theme_provision_counts(corpus_passages(loaded), labels_of(res), top, names=names)
+    return view_response(view, "kvp-temaer-og-paragrafer", format, delimiter)

@@ -77,6 +77,7 @@ def make_templates() -> Jinja2Templates:
         probability=render.probability,
         themes_meta=render.THEME_LABELS,
     )
+    env.filters["theme_label"] = lambda theme: render.THEME_LABELS.get(theme, theme)
     return Jinja2Templates(env=env)
 
 
@@ -88,6 +89,7 @@ def create_app(
     encoder: Encoder | None = None,
     check_seconds: float = CHECK_SECONDS,
     limits: RequestLimits = LIMITS,
+    labels: Path | None = None,
 ) -> FastAPI:
     """The app over one index: a folder, or a PostgreSQL store's URL. Index and theme model
     load on first use (or at start, `warm`).
@@ -96,16 +98,16 @@ def create_app(
     (for measuring the uncached cost); `encoder` replaces the one the index names (tests).
     A rebuild of the index is served within `check_seconds` (`pipeline.web.state`).
     `limits` bounds the size of a body and of an address; the limits of each field are
-    those of `pipeline.web.limits.LIMITS`, in the request models.
+    those of `pipeline.web.limits.LIMITS`, in the request models. `labels` is the coders'
+    labels store (default `paths.labels_file()`).
     """
     from fastapi_offline import FastAPIOffline
 
     from pipeline import __version__
-    from pipeline.web import api, pages
+    from pipeline.web import api, coding, pages
 
-    resources = Resources(
-        index_dir, cache_vectors=cache_vectors, encoder=encoder, check_seconds=check_seconds
-    )
+    resources = Resources(index_dir, cache_vectors=cache_vectors, encoder=encoder,
+                          check_seconds=check_seconds, labels=labels)  # fmt: skip
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -133,6 +135,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(coding.router)
     install_error_handlers(app)
 
     app.add_middleware(LimitRequestSize, refuse=error_for, limits=limits)

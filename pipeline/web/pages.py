@@ -7,6 +7,8 @@ markup from `pipeline.web.render`.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -16,7 +18,19 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import escape
 
 from pipeline.errors import PipelineError
-from pipeline.model import LegalRef
+from pipeline.export import (
+    LabelsOf,
+    ThemeCounts,
+    ThemeProvisions,
+    ThemeYears,
+    act_names,
+    model_labels,
+    provision_keys,
+    provision_label,
+    theme_provision_counts,
+    theme_year_counts,
+)
+from pipeline.model import LegalRef, Passage
 from pipeline.web import render
 from pipeline.web.errors import (
     WebError,
@@ -28,11 +42,13 @@ from pipeline.web.errors import (
 from pipeline.web.lanes import QUICK, SLOW
 from pipeline.web.limits import LIMITS
 from pipeline.web.schemas import PathId
-from pipeline.web.state import Shared
+from pipeline.web.state import Loaded, Pinned, Shared
 from pipeline.web.views import answer_context, linkable, passage_view
 
 router = APIRouter(include_in_schema=False)
 THEMES_PAGE_SIZE = 20
+PROVISIONS_SHOWN = 25  # rows of "Temaer og paragrafer"; the download has every provision
+HEAT_LEVELS = 5  # colour steps of its cells (style.css .heat-1 … .heat-5)
 EXAMPLE_REFS = ("sotjl § 29", "sotjl § 35", "sotjl § 39", "kvp-forskriften § 11")
 # Query parameters, as long as `pipeline.web.limits` lets them be. The question is checked
 # by `check_question`, which tells the page's own message.
@@ -200,17 +216,42 @@ def paragraph_page(request: Request, res: Shared, ref: RefParam = "") -> HTMLRes
     return page(request, "paragraph.html", context)
 
 
-@dataclass(frozen=True, slots=True)
-class ThemeRow:
-    doc_id: str
-    title: str
-    kind: str
-    year: int | None
-    passages: int
-    counts: dict[str, int]
+def labels_of(res: Pinned) -> LabelsOf:
+    """The themes a passage counts under on the Temaer page and in its downloads: the
+    reviewed ones where a coder has reviewed it (`pipeline.labels.resolve`), else the model's."""
+    resolved = res.resolved()
 
-    def share(self, theme: str) -> float:
-        return self.counts[theme] / self.passages if self.passages else 0.0
+    def labels(passage: Passage) -> Collection[str]:
+        chosen = resolved.get(passage.passage_id)
+        return chosen.labels if chosen is not None else model_labels(passage)
+
+    return labels
+
+
+def corpus_passages(loaded: Loaded) -> list[Passage]:
+    """Every passage, document by document in index order, each document's in text order."""
+    return [p for doc_id in loaded.index.documents for p in loaded.by_doc.get(doc_id, [])]
+
+
+@dataclass(frozen=True, slots=True)
+class YearChart:
+    """Temaer per år as grouped bars: a group per dated year, a bar per theme's share."""
+
+    years: tuple[ThemeCounts, ...]
+    top: float  # the share at the top of the axis: the largest, rounded up to 10 %
+    ticks: tuple[float, ...]
+
+
+def year_chart(table: ThemeYears) -> YearChart:
+    dated = tuple(row for row in table.years if row.year is not None)
+    largest = max((row.share(t) for row in dated for t in table.themes), default=0.0)
+    top = max(1, math.ceil(largest * 10 - 1e-9)) / 10
+    return YearChart(dated, top, tuple(n / 10 for n in range(round(top * 10) + 1)))
+
+
+def heat_top(matrix: ThemeProvisions) -> float:
+    """The largest share in the table, which the darkest colour stands for."""
+    return max((matrix.share(r, t) for r in matrix.provisions for t in matrix.themes), default=0)
 
 
 @router.get("/temaer", response_class=HTMLResponse, dependencies=[SLOW])
@@ -219,75 +260,94 @@ def themes_page(
     res: Shared,
     tema: NameParam = "",
     dokument: IdParam = "",
+    paragraf: RefParam = "",
     side: Annotated[int, Query(ge=1)] = 1,
 ) -> HTMLResponse:
-    """Temaer: themes per document, a chart, one theme's passages with explanations."""
+    """Temaer: themes per document and year, the §§ each theme cites, and one theme's
+    passages (of a document, citing a §) with explanations."""
+    from pipeline.legal import ACTS
     from pipeline.model import THEME_THRESHOLD, THEMES
-    from pipeline.themes import check_theme
 
     loaded = res.loaded
-    rows = [
-        ThemeRow(
-            doc_id,
-            d.source.title,
-            d.source.kind.value,
-            d.source.year,
-            len(loaded.by_doc.get(doc_id, [])),
-            {t: sum(p.has_theme(t) for p in loaded.by_doc.get(doc_id, [])) for t in THEMES},
-        )
-        for doc_id, d in loaded.index.documents.items()
-    ]
-    total = ThemeRow(
-        "",
-        "Alle dokumenter",
-        "",
-        None,
-        sum(r.passages for r in rows),
-        {t: sum(r.counts[t] for r in rows) for t in THEMES},
-    )
+    labels = labels_of(res)
+    passages = corpus_passages(loaded)
+    table = theme_year_counts(passages, loaded.index.document_of, labels)
+    names = act_names(loaded.index.documents.values())
+    matrix = theme_provision_counts(passages, labels, PROVISIONS_SHOWN, names=names)
+    reviewed = sum(r.source == "reviewed" for r in res.resolved().values())
     context: dict[str, Any] = {
+        "reviewed": reviewed,
         "themes": THEMES,
-        "rows": rows,
-        "total": total,
+        "rows": table.documents,
+        "total": table.total,
+        "years": table.years,
+        "chart": year_chart(table),
+        "matrix": matrix,
+        "heat_top": heat_top(matrix),
+        "heat_levels": HEAT_LEVELS,
+        "linked": {r.key for r in matrix.provisions if r.act in ACTS},  # /paragraf reads these
         "tema": tema,
         "dokument": dokument,
+        "paragraf": paragraf,
         "descriptions": render.THEME_DESCRIPTIONS,
         "threshold": THEME_THRESHOLD,
         "selected": [],
     }
     if tema:
-        theme = check_theme(tema)
-        if dokument:
-            res.document(dokument)
-        chosen = sorted(
-            (
-                p
-                for p in loaded.index.store.passages_of_theme(theme)
-                if p.doc_id == (dokument or p.doc_id)
-            ),
-            key=lambda p: -dict(p.themes)[theme],
-        )
-        pages = max(1, -(-len(chosen) // THEMES_PAGE_SIZE))
-        if side > pages:
-            raise page_missing(side, pages, render.THEME_LABELS[theme])
-        start = (side - 1) * THEMES_PAGE_SIZE
-        shown = chosen[start : start + THEMES_PAGE_SIZE]
-        terms = res.with_classifier(lambda c: [c.explain_terms(p.text, [theme]) for p in shown])
-        context.update(
-            found=len(chosen),
-            side=side,
-            pages=pages,
-            selected=[
-                (
-                    passage_view(loaded, start + n, p, escape(render.preview(p.text, 500))),
-                    dict(p.themes)[theme],
-                    dict(why).get(theme, ()),
-                )
-                for n, (p, why) in enumerate(zip(shown, terms, strict=True), start=1)
-            ],
-            document_title=res.document(dokument).source.title if dokument else "",
-        )
+        context.update(theme_passages(res, passages, labels, tema, dokument, paragraf, side))
     return page(request, "themes.html", context)
+
+
+def theme_passages(
+    res: Shared,
+    passages: list[Passage],
+    labels: LabelsOf,
+    tema: str,
+    dokument: str,
+    paragraf: str,
+    side: int,
+) -> dict[str, Any]:
+    """One theme's passages, of a document and citing a § if asked, a page of them."""
+    from pipeline.legal import parse_ref
+    from pipeline.themes import check_theme
+
+    theme = check_theme(tema)
+    if dokument:
+        res.document(dokument)
+    key = parse_ref(paragraf).key if paragraf.strip() else ""
+    chosen = sorted(
+        (
+            p
+            for p in passages
+            if theme in labels(p)
+            and p.doc_id == (dokument or p.doc_id)
+            and (not key or key in provision_keys(p))
+        ),
+        key=lambda p: -dict(p.themes).get(theme, 0.0),
+    )
+    pages = max(1, -(-len(chosen) // THEMES_PAGE_SIZE))
+    if side > pages:
+        raise page_missing(side, pages, render.THEME_LABELS[theme])
+    start = (side - 1) * THEMES_PAGE_SIZE
+    shown = chosen[start : start + THEMES_PAGE_SIZE]
+    terms = res.with_classifier(lambda c: [c.explain_terms(p.text, [theme]) for p in shown])
+    loaded = res.loaded
+    return {
+        "found": len(chosen),
+        "side": side,
+        "pages": pages,
+        "paragraf": key,
+        "paragraf_label": provision_label(key, act_names(loaded.index.documents.values()))[1],
+        "selected": [
+            (
+                passage_view(loaded, start + n, p, escape(render.preview(p.text, 500))),
+                dict(p.themes).get(theme, 0.0),
+                dict(why).get(theme, ()),
+            )
+            for n, (p, why) in enumerate(zip(shown, terms, strict=True), start=1)
+        ],
+        "document_title": res.document(dokument).source.title if dokument else "",
+    }
 
 
 def page_missing(side: int, pages: int, theme: str) -> WebNotFoundError:

@@ -123,7 +123,11 @@ class ClassifyRequest(BaseModel):
 
 
 class ExportParams(BaseModel):
-    format: Literal["jsonl", "csv"] = "jsonl"
+    format: Literal["jsonl", "csv", "qdpx", "qdc"] = Field(
+        "jsonl",
+        description="qdpx: a REFI-QDA project (NVivo, ATLAS.ti, MAXQDA, QualCoder); "
+        "qdc: its codebook.",
+    )
     theme: Name | None = None
     delimiter: Delimiter = Field(
         ",", description='CSV only: "," (the default), ";" for Norwegian Excel, or "tab".'

@@ -22,7 +22,7 @@ import logging
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NamedTuple, TypeVar
@@ -38,8 +38,9 @@ from pipeline.web.errors import WebNotFoundError
 
 if TYPE_CHECKING:
     from pipeline.embed import Encoder
+    from pipeline.labels import LabelStore, Placed, Resolved
     from pipeline.search import Index
-    from pipeline.themes import ThemeClassifier
+    from pipeline.themes import Retraining, ThemeClassifier
 
 T = TypeVar("T")
 log = logging.getLogger("pipeline.web")
@@ -155,6 +156,7 @@ class Resources:
         cache_vectors: bool = True,
         encoder: Encoder | None = None,
         check_seconds: float = CHECK_SECONDS,
+        labels: Path | None = None,
     ) -> None:
         # An index folder, or a PostgreSQL store's URL (`pipeline.store.postgres`).
         self.location = location if isinstance(location, str) else Path(location)
@@ -169,6 +171,9 @@ class Resources:
         self._encoders: dict[str, SharedEncoder] = {}
         self._classifier: ThemeClassifier | None = None
         self._themes_thread = ThreadPoolExecutor(1, thread_name_prefix="kvp-themes")
+        self._labels_path = labels  # the coders' labels store; None: `paths.labels_file()`
+        self._labels: LabelStore | None = None
+        self._retraining: Future[Retraining] | None = None
 
     def encoder(self, name: str) -> SharedEncoder:
         spec = encoder_spec(name)
@@ -311,6 +316,44 @@ class Resources:
             self._classifier = classifier
         return self._classifier
 
+    @property
+    def labels(self) -> LabelStore:
+        """The coders' decisions (opened on first use; it outlives every build)."""
+        from pipeline.labels import LabelStore
+
+        with self._lock:
+            if self._labels is None:
+                self._labels = LabelStore(self._labels_path)
+            return self._labels
+
+    def start_retraining(self) -> bool:
+        """Retrain the theme model with every coder's current reviews, on the classifier's
+        thread (its embedding cache lives there); False when a retraining is running."""
+        from pipeline.labels import ReviewStatus, place_all
+
+        with self._lock:
+            if self._retraining is not None and not self._retraining.done():
+                return False
+        placed = place_all(self.labels.reviews(), self.index.passages)
+        reviews = [p.review for p in placed if p.status is ReviewStatus.CURRENT]
+
+        def work() -> Retraining:
+            from pipeline.themes import retrain
+
+            classifier = self._load_classifier()
+            result = retrain(reviews, encoder=classifier.encoder, cache=classifier.cache)
+            self._classifier = None  # the next request loads the new model
+            return result
+
+        with self._lock:
+            self._retraining = self._themes_thread.submit(work)
+        return True
+
+    @property
+    def retraining(self) -> Future[Retraining] | None:
+        """The last retraining started here, running or done."""
+        return self._retraining
+
     def warm(self) -> None:
         """Load everything, embed one question, and start encoding the corpus sentences in
         the background, so the first users do not wait."""
@@ -345,6 +388,8 @@ class Resources:
 
         self._themes_thread.submit(close_cache).result()
         self._themes_thread.shutdown(wait=True)
+        if self._labels is not None:
+            self._labels.close()
         with self._lock:
             loaded, self._loaded = self._loaded, None
             if loaded is None:
@@ -397,6 +442,22 @@ class Pinned:
 
     def with_classifier(self, work: Callable[[ThemeClassifier], T]) -> T:
         return self.shared.with_classifier(work)
+
+    @property
+    def labels(self) -> LabelStore:
+        return self.shared.labels
+
+    def placed(self) -> list[Placed]:
+        """The coders' reviews against this request's build."""
+        from pipeline.labels import place_all
+
+        return place_all(self.labels.reviews(), self.index.passages)
+
+    def resolved(self) -> dict[str, Resolved]:
+        """Every passage's labels: reviewed where a coder has, the model's otherwise."""
+        from pipeline.labels import resolve
+
+        return resolve(self.index.passages, self.placed())
 
     def warm_up(self) -> WarmUp | None:
         return self.shared.warm_up()

@@ -5,6 +5,8 @@
 //   cannot be pressed twice; the form and the answer region are aria-busy.
 // - When the page arrives with an answer (or an error), focus moves to its heading, so a
 //   screen reader starts there and keyboard users continue from it.
+// - Koding: a selection inside a passage's text becomes the span form's start and end, in
+//   characters (code points, as the server counts them) of the passage text.
 "use strict";
 
 function enableCopyButtons() {
@@ -66,8 +68,52 @@ function focusTheResult() {
   if (heading) { heading.focus(); }
 }
 
+function codePoints(text) {
+  return Array.from(text).length;  // "ø" is one, as in Python; an emoji is one, not two
+}
+
+function selectionIn(element) {
+  var selection = window.getSelection();
+  if (!selection || selection.rangeCount === 0 || selection.isCollapsed) { return null; }
+  var range = selection.getRangeAt(0);
+  if (!element.contains(range.startContainer) || !element.contains(range.endContainer)) { return null; }
+  var before = document.createRange();
+  before.selectNodeContents(element);
+  before.setEnd(range.startContainer, range.startOffset);
+  var start = codePoints(before.toString());
+  var end = start + codePoints(range.toString());
+  return end > start ? { start: start, end: end, text: range.toString() } : null;
+}
+
+function enableSpanCoding() {
+  document.querySelectorAll("form.span-form").forEach(function (form) {
+    var text = document.querySelector('.coding-text[data-passage="' + form.dataset.passage + '"]');
+    var button = form.querySelector("button[type=submit]");
+    var status = form.querySelector(".selection-status");
+    if (!text) { return; }
+    var update = function () {
+      var chosen = selectionIn(text);
+      if (!chosen) { return; }
+      form.elements.start.value = chosen.start;
+      form.elements.slutt.value = chosen.end;
+      button.disabled = false;
+      var shown = chosen.text.length > 80 ? chosen.text.slice(0, 80) + " …" : chosen.text;
+      status.textContent = "Markert: «" + shown + "»";
+    };
+    text.addEventListener("mouseup", update);
+    text.addEventListener("keyup", update);
+  });
+}
+
+function focusSavedNotice() {
+  var saved = document.getElementById("lagret");
+  if (saved) { saved.focus(); }
+}
+
 document.addEventListener("DOMContentLoaded", function () {
   enableCopyButtons();
+  enableSpanCoding();
+  focusSavedNotice();
   showBusyWhileAsking();
   focusTheResult();
 });
