@@ -170,9 +170,14 @@ def coding_page(
     retraining = res.shared.retraining
     known = bool(lagret) and loaded.index.store.row_of(lagret) is not None
     saved = loaded.index.passage(lagret) if known else None
+    saved_name = ""
+    if saved is not None:
+        source = loaded.index.source_of(saved)
+        where = render.where(saved.section, saved.locator)
+        saved_name = " ".join(part for part in (source.short or source.title, where) if part)
     context.update(
         cards=cards, remaining=len(todo), side=side, pages=pages, status=status.get(coder),
-        coders=sorted(status), codes=labels.codes(), saved=saved,
+        coders=sorted(status), codes=labels.codes(), saved=saved, saved_name=saved_name,
         saved_review=earlier.get(lagret) if lagret else None,
         since=labels.reviewed_since(trained_at), retrain_after=RETRAIN_AFTER,
         running=retraining is not None and not retraining.done(),
