@@ -63,9 +63,8 @@ def load_store(url: str, folder: Path, documents: list[SyntheticDocument]) -> di
     import numpy as np
 
     from pipeline.corpus import content_hash, load_corpus
-    from pipeline.database_build import database_manifest
     from pipeline.embed import load_encoder
-    from pipeline.index import PASSAGE_SETTINGS, manifest_settings, theme_model_id
+    from pipeline.index import build_manifest, manifest_settings, version_inputs
     from pipeline.model import Document, ExtractionReport
     from pipeline.retrievers import CharNgramRetriever
     from pipeline.serialize import passage_from_dict
@@ -74,8 +73,7 @@ def load_store(url: str, folder: Path, documents: list[SyntheticDocument]) -> di
 
     encoder = load_encoder()
     recorded = manifest_settings(Settings())
-    passage_settings = {key: recorded.get(key) for key in PASSAGE_SETTINGS}
-    decides = json.dumps([passage_settings, encoder.name, theme_model_id(None)], sort_keys=True)
+    decides = version_inputs(recorded, encoder, None)
     sources = {s.doc_id: s for s in load_corpus(folder).sources}
     hashes = {doc_id: content_hash(s.path) for doc_id, s in sources.items()}
     passages = [passage_from_dict(p.record()) for d in documents for p in d.passages]
@@ -94,14 +92,21 @@ def load_store(url: str, folder: Path, documents: list[SyntheticDocument]) -> di
             source = sources[d.doc_id]
             document = Document(source, d.text, (), hashes[d.doc_id], ExtractionReport())
             version = version_of(source, hashes[d.doc_id], decides)
-            store.write_version(version, document, passages[start:end], vectors[start:end],
-                                counts.lengths[start:end], (bm25[start:end], ngrams[start:end]))
+            store.write_version(
+                version,
+                document,
+                passages[start:end],
+                vectors[start:end],
+                counts.lengths[start:end],
+                (bm25[start:end], ngrams[start:end]),
+            )
             versions.append(version)
             start = end
         seconds["write (HNSW on insert)"] = time.perf_counter() - started
         started = time.perf_counter()
-        manifest = database_manifest(recorded, folder, encoder, None, hashes, list(hashes), {},
-                                     stats.passages)
+        manifest = build_manifest(
+            recorded, folder, encoder, None, dict(sorted(hashes.items())), stats.passages
+        )
         store.publish(manifest, versions, stats, None)
         seconds["publish"] = time.perf_counter() - started
     return {"passages": len(passages), "seconds": seconds}
@@ -116,8 +121,7 @@ def disk(url: str) -> dict[str, int]:
             "JOIN pg_namespace n ON n.oid = c.relnamespace "
             "WHERE n.nspname = 'public' AND c.relkind IN ('r') ORDER BY 2 DESC"
         ).fetchall()
-        hnsw = connection.execute(
-            "SELECT pg_relation_size('passages_embedding')").fetchone()
+        hnsw = connection.execute("SELECT pg_relation_size('passages_embedding')").fetchone()
     sizes = {str(name): int(size) for name, size in found}
     sizes["(of which the HNSW index)"] = int(hnsw[0]) if hnsw else 0
     return sizes
@@ -168,23 +172,32 @@ def ngram_recall(index: Any, questions: list[str]) -> dict[str, float]:
         if exact:
             at_10.append(len(set(fast[:10]) & set(exact[:10])) / len(exact[:10]))
             at_100.append(len(set(fast) & set(exact)) / len(exact))
-    return {"p50 ms": percentile(timings, 0.5) * 1000, "p95 ms": percentile(timings, 0.95) * 1000,
-            "recall@10 of the candidates": sum(at_10) / max(len(at_10), 1),
-            "recall@100 of the candidates": sum(at_100) / max(len(at_100), 1)}
+    return {
+        "p50 ms": percentile(timings, 0.5) * 1000,
+        "p95 ms": percentile(timings, 0.95) * 1000,
+        "recall@10 of the candidates": sum(at_10) / max(len(at_10), 1),
+        "recall@100 of the candidates": sum(at_100) / max(len(at_100), 1),
+    }
 
 
 def change_one(url: str, folder: Path, documents: list[SyntheticDocument]) -> dict[str, Any]:
     from pipeline.index import build_index
 
     changed = folder / "syn" / f"{documents[len(documents) // 2].doc_id}.txt"
-    changed.write_text(changed.read_text(encoding="utf-8")
-                       + "\nEt nytt avsnitt om oppfølging av deltakerne.\n", encoding="utf-8")
+    changed.write_text(
+        changed.read_text(encoding="utf-8") + "\nEt nytt avsnitt om oppfølging av deltakerne.\n",
+        encoding="utf-8",
+    )
     started = time.perf_counter()
     report = build_index(folder, url)
     total = time.perf_counter() - started
-    return {"processed": list(report.processed), "reused": len(report.reused),
-            "seconds": total, "stages": report.seconds,
-            "without embedding": total - report.seconds.get("embed", 0.0)}
+    return {
+        "processed": list(report.processed),
+        "reused": len(report.reused),
+        "seconds": total,
+        "stages": report.seconds,
+        "without embedding": total - report.seconds.get("embed", 0.0),
+    }
 
 
 def main() -> None:
@@ -204,8 +217,10 @@ def main() -> None:
     started = time.perf_counter()
     documents = list(synthetic_corpus(args.passages, sample=sample))
     write_corpus(work / "corpus", documents)
-    print(f"generated {args.passages} passages in {len(documents)} documents, "
-          f"{time.perf_counter() - started:.0f} s")
+    print(
+        f"generated {args.passages} passages in {len(documents)} documents, "
+        f"{time.perf_counter() - started:.0f} s"
+    )
     questions = [json.loads(line)["question"] for line in
                  (REPO / "benchmarks" / "retrieval" / "questions.jsonl").read_text().splitlines()
                  if line][: args.questions]  # fmt: skip
@@ -229,14 +244,18 @@ def main() -> None:
     for name, values in results["search"].items():
         print(f"| {name} | {values['p50 ms']:.1f} | {values['p95 ms']:.1f} |")
     recall = results["search"]["charngram, exact scan"]
-    print(f"\nn-gram candidates by rare n-grams find {recall['recall@10 of the candidates']:.3f} "
-          f"of the exact scan's top 10 and {recall['recall@100 of the candidates']:.3f} of its "
-          "top 100.")
+    print(
+        f"\nn-gram candidates by rare n-grams find {recall['recall@10 of the candidates']:.3f} "
+        f"of the exact scan's top 10 and {recall['recall@100 of the candidates']:.3f} of its "
+        "top 100."
+    )
     change = results["change one document"]
     print(f"\n### One changed document in {n}\n")
-    print(f"processed {change['processed']}, kept {change['reused']} documents; "
-          f"{change['seconds']:.1f} s in all, {change['without embedding']:.1f} s without "
-          f"embedding; stages {change['stages']}")
+    print(
+        f"processed {change['processed']}, kept {change['reused']} documents; "
+        f"{change['seconds']:.1f} s in all, {change['without embedding']:.1f} s without "
+        f"embedding; stages {change['stages']}"
+    )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2), encoding="utf-8")
 

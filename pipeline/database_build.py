@@ -10,25 +10,21 @@ plus those that came; the build becomes current in one transaction.
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pipeline.corpus import content_hash, load_corpus
 from pipeline.index import (
-    PASSAGE_SETTINGS,
     BuildReport,
     Progress,
     Stopwatch,
+    build_manifest,
     embed,
-    library_versions,
     manifest_settings,
     process_new,
-    theme_model_id,
     theme_passages,
+    version_inputs,
 )
-from pipeline.model import Document, Passage
 from pipeline.settings import Settings
 
 if TYPE_CHECKING:
@@ -58,10 +54,7 @@ def build_database(
     clock = Stopwatch()
     scan = load_corpus(corpus, allow_outside=allow_outside)
     encoder = encoder or load_encoder()
-    # What decides a document's passages and their vectors and themes, besides its bytes.
-    passage_settings = {key: recorded.get(key) for key in PASSAGE_SETTINGS}
-    decides = json.dumps([passage_settings, encoder.name, theme_model_id(classifier)],
-                         sort_keys=True)  # fmt: skip
+    decides = version_inputs(recorded, encoder, classifier)
     hashes = {s.doc_id: content_hash(s.path) for s in scan.sources}
     versions = {s.doc_id: version_of(s, hashes[s.doc_id], decides) for s in scan.sources}
     with StoreWriter(url, encoder.dim, wait=wait) as store:
@@ -105,8 +98,8 @@ def build_database(
             if progress:
                 progress("write", end, len(passages))
         kept = [s.doc_id for s in scan.sources if versions[s.doc_id] in present]
-        manifest = database_manifest(recorded, corpus, encoder, classifier, hashes, kept, fresh,
-                                     stats.passages)  # fmt: skip
+        indexed = {d: hashes[d] for d in sorted([*kept, *fresh])}
+        manifest = build_manifest(recorded, corpus, encoder, classifier, indexed, stats.passages)
         store.publish(manifest, members, stats, current[0] if current else None)
         clock.lap("write")
         removed = sorted({d for d in (current[1]["documents"] if current else {})}
@@ -116,28 +109,3 @@ def build_database(
             processed=tuple(fresh), reused=tuple(kept), removed=tuple(removed),
             failures=(*scan.failures, *failures), notices=tuple(notices), seconds=clock.seconds,
         )  # fmt: skip
-
-
-def database_manifest(
-    recorded: dict[str, Any],
-    corpus: Path,
-    encoder: Encoder,
-    classifier: ThemeClassifier | None,
-    hashes: dict[str, str],
-    kept: list[str],
-    fresh: dict[str, tuple[Document, list[Passage]]],
-    passages: int,
-) -> dict[str, Any]:
-    """The manifest a folder build writes, for the same readers (`pipeline.search.Index`)."""
-    indexed = [*kept, *fresh]
-    return {
-        "settings": recorded,
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "corpus": str(Path(corpus).resolve()),
-        "encoder": encoder.name,
-        "dim": encoder.dim,
-        "theme_model": theme_model_id(classifier),
-        "documents": {d: hashes[d] for d in sorted(indexed)},
-        "passages": passages,
-        "versions": library_versions(),
-    }

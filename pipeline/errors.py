@@ -37,6 +37,12 @@ class PipelineError(Exception):
     """Base class: an error with a message meant for the user."""
 
 
+def error_text(err: BaseException) -> str:
+    """Another library's error on one line (a server's message spans several), or its class
+    name when it has no message."""
+    return " ".join(str(err).split()) or type(err).__name__
+
+
 class CorpusError(PipelineError):
     """The corpus folder or its manifest cannot be used."""
 
@@ -176,7 +182,7 @@ class StoreError(PipelineError):
 
     @classmethod
     def unreachable(cls, url: str, err: BaseException) -> StoreError:
-        why = " ".join(str(err).split()) or type(err).__name__
+        why = error_text(err)
         return cls(
             f"cannot reach the PostgreSQL database at {url} ({why}); start PostgreSQL, or "
             "check the host, port, user and database name in --store."
@@ -184,7 +190,7 @@ class StoreError(PipelineError):
 
     @classmethod
     def no_pgvector(cls, url: str, err: BaseException) -> StoreError:
-        why = " ".join(str(err).split()) or type(err).__name__
+        why = error_text(err)
         return cls(
             f"the PostgreSQL server at {url} has no pgvector extension ({why}); install "
             "pgvector on that server (https://github.com/pgvector/pgvector#installation), "

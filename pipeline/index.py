@@ -377,18 +377,43 @@ def write_build(
         files = BuildFiles.of(folder)
         write_store(files.store, documents, passages)
         build_retrievers(passages, vectors, encoder.dim, files)
-        manifest = {
-            "settings": settings,
-            "created": datetime.now(UTC).isoformat(timespec="seconds"),
-            "corpus": str(Path(plan.corpus).resolve()) if plan.corpus else None,
-            "encoder": encoder.name,
-            "dim": encoder.dim,
-            "theme_model": theme_model_id(classifier),
-            "documents": {d.doc_id: plan.hashes[d.doc_id] for d in documents},
-            "passages": len(passages),
-            "versions": library_versions(),
-        }
+        hashes = {d.doc_id: plan.hashes[d.doc_id] for d in documents}
+        manifest = build_manifest(settings, plan.corpus, encoder, classifier, hashes,
+                                  len(passages))  # fmt: skip
         files.manifest.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+
+
+def build_manifest(
+    settings: dict[str, Any],
+    corpus: Path | str | None,
+    encoder: Encoder,
+    classifier: ThemeClassifier | None,
+    hashes: dict[str, str],
+    passages: int,
+) -> dict[str, Any]:
+    """What a build records about itself, for a folder and a store alike: its settings, the
+    models that made it, each document's content hash and the passage count."""
+    return {
+        "settings": settings,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "corpus": str(Path(corpus).resolve()) if corpus else None,
+        "encoder": encoder.name,
+        "dim": encoder.dim,
+        "theme_model": theme_model_id(classifier),
+        "documents": hashes,
+        "passages": passages,
+        "versions": library_versions(),
+    }
+
+
+def version_inputs(
+    settings: dict[str, Any], encoder: Encoder, classifier: ThemeClassifier | None
+) -> str:
+    """What decides a document's passages, vectors and themes besides its bytes: a store
+    keeps one version of a document per value of this."""
+    passage_settings = {key: settings.get(key) for key in PASSAGE_SETTINGS}
+    return json.dumps([passage_settings, encoder.name, theme_model_id(classifier)],
+                      sort_keys=True)  # fmt: skip
 
 
 def library_versions() -> dict[str, str]:

@@ -265,15 +265,18 @@ class Index:
         fused = fuse([(rankings[name], w) for name, w in self.settings.weighted], self.settings)
         fused, via_reference = self.reference_path(text, fused, allowed)
         depth = max(k, self.reranker.depth if self.reranker else 0)
+        chosen = list(fused.items())[:depth]
+        # One read for all candidates: a store on a server answers it in one round trip.
+        found = self.store.passages(row for row, _ in chosen)
         hits = [
             Hit(
-                self.store.passage(row),
+                passage,
                 round(score, 6),
                 tuple((name, ranking[row]) for name, ranking in rankings.items() if row in ranking),
                 rank,
                 row in via_reference,
             )
-            for rank, (row, score) in enumerate(list(fused.items())[:depth], start=1)
+            for rank, ((row, score), passage) in enumerate(zip(chosen, found, strict=True), 1)
         ]
         return self.rerank(text, hits)[:k]
 

