@@ -365,3 +365,45 @@ def test_workers_give_the_same_documents_as_this_process(tmp_path: Path) -> None
     paths = [*text_files(tmp_path, 3), write_docx(tmp_path / "rapport.docx", paragraphs(50, TEXT))]
     sources = [infer_source(p) for p in paths]
     assert extract_all(sources) == extract_all(sources, budget=None)
+
+
+def test_a_worker_dies_with_a_build_killed_outright(tmp_path: Path) -> None:
+    """SIGKILL on the build leaves no extraction worker reading on without its time limit."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    slow = write_docx(tmp_path / "treg.docx", paragraphs(200_000, TEXT))
+    script = (
+        "import multiprocessing, sys, threading, time\n"
+        "from pathlib import Path\n"
+        "from pipeline.corpus import infer_source\n"
+        "from pipeline.extract import iter_extract\n"
+        "from pipeline.extract.budget import ExtractionBudget\n"
+        "def report():\n"
+        "    while True:\n"
+        "        workers = [c.pid for c in multiprocessing.active_children() if c.name == 'kvp-extract']\n"
+        "        if workers:\n"
+        "            print(workers[0], flush=True); return\n"
+        "        time.sleep(0.05)\n"
+        "threading.Thread(target=report, daemon=True).start()\n"
+        f"list(iter_extract([infer_source(Path({str(slow)!r}))],\n"
+        "                  budget=ExtractionBudget(workers=1, seconds=600)))\n"
+    )  # fmt: skip
+    build = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert build.stdout is not None
+    worker = int(build.stdout.readline())
+    time.sleep(1.0)  # the worker is reading the file now
+    os.kill(worker, 0)  # alive
+    build.send_signal(signal.SIGKILL)
+    build.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(worker, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    os.kill(worker, signal.SIGKILL)
+    pytest.fail("the extraction worker outlived the build that started it")

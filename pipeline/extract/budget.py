@@ -105,7 +105,10 @@ class Worker:
     def __init__(self, context: Any, settings: ExtractSettings, memory_mib: int) -> None:
         self.conn, child = context.Pipe()
         self.process = context.Process(
-            target=serve, args=(child, settings, memory_mib), name="kvp-extract", daemon=True
+            target=serve,
+            args=(child, settings, memory_mib, os.getpid()),
+            name="kvp-extract",
+            daemon=True,
         )
         with without_main():
             self.process.start()
@@ -298,10 +301,12 @@ def died(source: Source, exitcode: int | None, budget: ExtractionBudget) -> Extr
     )
 
 
-def serve(conn: Connection, settings: ExtractSettings, memory_mib: int) -> None:
-    """A worker: extract each source it is sent and send back the outcome, until told to stop."""
+def serve(conn: Connection, settings: ExtractSettings, memory_mib: int, build_pid: int) -> None:
+    """A worker: extract each source it is sent and send back the outcome, until told to stop
+    or until the build that started it is gone."""
     if hasattr(os, "setpgrp"):  # its own process group: a kill reaches the programs it starts
         os.setpgrp()
+    die_with_build(build_pid)
     cap_memory(memory_mib)
     with suppress(EOFError, BrokenPipeError):  # the parent has gone: nobody wants the rest
         while (source := conn.recv()) is not None:
@@ -322,6 +327,32 @@ def attempt(source: Source, settings: ExtractSettings) -> Reply:
     except Exception as err:  # a bug outside the reader: report the file, go on with the rest
         reason = f"could not be extracted ({type(err).__name__}: {err}); please report this."
         return "error", (ExtractionError, source.path, reason), peak_memory()
+
+
+WATCH_SECONDS = 0.5  # how often a worker looks whether the build that started it still runs
+
+
+def die_with_build(build_pid: int) -> None:
+    """Stop this worker soon after the build that started it is gone.
+
+    A build killed outright (SIGKILL, a lost Ray worker) cannot tell its workers to stop, and
+    the worker's parent is the forkserver, which outlives it; a worker in the middle of a long
+    file would read on, without its time limit, until the file was done (one reached 1.7 GB).
+    A daemon thread checks the build's process every half second and ends the worker.
+    """
+    import threading
+
+    def watch() -> None:
+        while True:
+            time.sleep(WATCH_SECONDS)
+            try:
+                os.kill(build_pid, 0)  # signal 0: only asks whether the process exists
+            except ProcessLookupError:
+                os._exit(1)
+            except PermissionError:  # exists, but as another user's: the pid was reused
+                os._exit(1)
+
+    threading.Thread(target=watch, name="kvp-watch-build", daemon=True).start()
 
 
 def cap_memory(memory_mib: int) -> None:
