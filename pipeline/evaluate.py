@@ -14,8 +14,8 @@ from pipeline.themes import LabelledExample, label_matrix
 
 if TYPE_CHECKING:
     from pipeline.embed import Encoder
-    from pipeline.labels import MergedLabels
     from pipeline.model import Passage
+    from pipeline.review import MergedLabels
     from pipeline.search import Index
     from pipeline.supersede import StatuteText
     from pipeline.themes import ThemeClassifier

@@ -26,7 +26,7 @@ from pipeline.model import THEMES, Document, Passage, Source
 from pipeline.serialize import passage_row
 
 if TYPE_CHECKING:
-    from pipeline.labels import Resolved
+    from pipeline.review import Resolved
     from pipeline.search import Index
 
 ExportFormat = Literal["jsonl", "csv"]
@@ -65,7 +65,7 @@ def export_rows(
 ) -> Iterator[dict[str, Any]]:
     """Rows for every passage of an index, or only those labelled with one theme.
 
-    With `resolved` (`pipeline.labels.resolve`) a row's labels are the reviewed ones where a
+    With `resolved` (`pipeline.review.resolve`) a row's labels are the reviewed ones where a
     coder reviewed the passage, and the row says so: `label_source` "reviewed" or "model",
     the `coder`, and `review_status` ("changed": reviewed before its text changed). The theme
     filter uses the same labels.

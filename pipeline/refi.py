@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipeline.labels import MODEL_CODER, LabelStore, Placed, ReviewStatus, text_hash
+from pipeline.labels import MODEL_CODER, LabelStore, text_hash
 from pipeline.model import THEMES, Passage
 from pipeline.qda import QdaCode, QdaCoding, QdaProject, QdaSource, read_qdpx
+from pipeline.review import Placed, ReviewStatus
 
 if TYPE_CHECKING:
     from pipeline.search import Index

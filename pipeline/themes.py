@@ -32,7 +32,8 @@ if TYPE_CHECKING:
     import numpy as np
 
     from pipeline.evaluate import ThemeMetrics
-    from pipeline.labels import MergedLabels, Review
+    from pipeline.labels import Review
+    from pipeline.review import MergedLabels
 
 LABELLED_FILE = "labelled.jsonl"
 MODEL_FILE = "classifier.joblib"
@@ -311,11 +312,11 @@ def retrain(
     encoder: Encoder | None = None,
     cache: EmbeddingCache | None = None,
 ) -> Retraining:
-    """Train on the train split with the reviewed labels folded in (`labels.merge_reviews`:
+    """Train on the train split with the reviewed labels folded in (`review.merge_reviews`:
     the held-out split and its labels stay as they are), save the model and its card with
     the held-out metrics of the old model and the new one."""
     from pipeline.evaluate import theme_metrics, write_model_card
-    from pipeline.labels import merge_reviews
+    from pipeline.review import merge_reviews
 
     examples = load_labelled(data)
     merged = merge_reviews(examples, reviews) if reviews else None

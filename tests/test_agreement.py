@@ -367,7 +367,6 @@ def test_cli_json_is_the_agreement_record(two_passes: tuple[Path, Path]) -> None
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        ([], "give the codings to compare: --files A B"),
         (["--files", "mangler-a.jsonl", "mangler-b.jsonl"], "no coded file at mangler-a.jsonl"),
     ],
 )
@@ -376,3 +375,12 @@ def test_cli_errors_are_messages(args: list[str], message: str) -> None:
     assert result.exit_code == 1
     assert message in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_cli_without_files_compares_the_coders_of_the_labels_store(
+    statute_index: Path, tmp_path: Path
+) -> None:
+    result = runner.invoke(app, ["agreement", "--index", str(statute_index), "--labels",
+                                 str(tmp_path / "labels.sqlite")])  # fmt: skip
+    assert result.exit_code == 1
+    assert "no coder has reviewed a passage" in result.stderr and "--files A B" in result.stderr

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import LabelError
-from pipeline.labels import (
-    LabelStore,
+from pipeline.labels import LabelStore
+from pipeline.model import THEMES, Passage
+from pipeline.review import (
     ReviewStatus,
     coding_status,
     merge_reviews,
@@ -18,7 +19,6 @@ from pipeline.labels import (
     resolve,
     uncertainty,
 )
-from pipeline.model import THEMES, Passage
 from pipeline.themes import LabelledExample
 
 from .helpers import HashingEncoder

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from pipeline.labels import LabelStore, uncertainty
+from pipeline.labels import LabelStore
 from pipeline.qda import read_qdpx
+from pipeline.review import uncertainty
 from pipeline.search import Index
 from pipeline.web import create_app
 

@@ -71,13 +71,20 @@ def load_agreement(files: tuple[Path, Path]) -> Agreement:
 def store_agreement(labels: Path | None, location: Path | str, coders: str | None) -> Agreement:
     """The coders' current reviews in the labels store, placed against the index."""
     from pipeline.agreement import agreement
-    from pipeline.labels import LabelStore, place_all, review_codings
+    from pipeline.errors import AgreementError
+    from pipeline.labels import LabelStore
+    from pipeline.review import place_all, review_codings
     from pipeline.search import load_index
 
     index = load_index(location)
     chosen = [c.strip() for c in (coders or "").split(",") if c.strip()]
     with LabelStore(labels) as kept:
         codings = review_codings(place_all(kept.reviews(), index.passages), chosen)
+        if not codings:
+            raise AgreementError(
+                f"no coder has reviewed a passage in the labels store {kept.path} yet; review "
+                "with `kvp code` or on the Koding page, or compare two files with --files A B."
+            )
     texts = {p.passage_id: p.text for p in index.passages}
     return agreement(codings, texts=texts)
 

@@ -53,7 +53,7 @@ def queue_command(
     store: StoreOption = None,
 ) -> None:
     """The passages you have still to review: changed ones first, then in the order asked."""
-    from pipeline.labels import check_order, place_all, queue, uncertainty
+    from pipeline.review import check_order, place_all, queue, uncertainty
     from pipeline.search import load_index
 
     try:
@@ -162,7 +162,7 @@ def status_command(
 ) -> None:
     """Per coder: passages reviewed, corrections of the model, spans, and reviews whose
     passage text changed in a rebuild (to review again) or is gone."""
-    from pipeline.labels import coding_status, place_all
+    from pipeline.review import coding_status, place_all
     from pipeline.search import load_index
 
     try:

@@ -112,7 +112,8 @@ def export(
     codebook alone. Both need --out.
     """
     from pipeline.export import check_delimiter, check_format, export_rows, save_export
-    from pipeline.labels import LabelStore, place_all, resolve
+    from pipeline.labels import LabelStore
+    from pipeline.review import place_all, resolve
     from pipeline.search import load_index
     from pipeline.themes import check_theme
 
@@ -144,9 +145,10 @@ QDA_FORMATS = ("qdpx", "qdc")
 
 def export_qda(fmt: str, out: Path | None, labels: Path | None, index: Path | None) -> int:
     """A REFI-QDA project or codebook of the index and the labels store; the codings count."""
-    from pipeline.labels import LabelStore, place_all
+    from pipeline.labels import LabelStore
     from pipeline.qda import write_qdc, write_qdpx
     from pipeline.refi import coding_project
+    from pipeline.review import place_all
     from pipeline.search import load_index
 
     if out is None:

@@ -23,17 +23,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
 from pipeline.errors import LabelError
-from pipeline.labels import (
-    MODEL_CODER,
-    Placed,
-    ReviewStatus,
-    check_coder,
-    place_all,
-    queue,
-    review_codings,
-    uncertainty,
-)
+from pipeline.labels import MODEL_CODER, check_coder
 from pipeline.model import THEMES, Passage
+from pipeline.review import Placed, ReviewStatus, place_all, queue, review_codings, uncertainty
 from pipeline.web import render
 from pipeline.web.errors import WebInvalidError
 from pipeline.web.lanes import QUICK, SLOW
@@ -119,7 +111,7 @@ def coding_page(
     lagret: IdParam = "",
 ) -> HTMLResponse:
     """The coder's queue, ten passages a page, and what they have done so far."""
-    from pipeline.labels import check_order, coding_status
+    from pipeline.review import check_order, coding_status
 
     order = check_order_param(rekkefolge)
     theme = check_theme_param(tema)

@@ -218,7 +218,7 @@ def paragraph_page(request: Request, res: Shared, ref: RefParam = "") -> HTMLRes
 
 def labels_of(res: Pinned) -> LabelsOf:
     """The themes a passage counts under on the Temaer page and in its downloads: the
-    reviewed ones where a coder has reviewed it (`pipeline.labels.resolve`), else the model's."""
+    reviewed ones where a coder has reviewed it (`pipeline.review.resolve`), else the model's."""
     resolved = res.resolved()
 
     def labels(passage: Passage) -> Collection[str]:

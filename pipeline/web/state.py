@@ -38,7 +38,8 @@ from pipeline.web.errors import WebNotFoundError
 
 if TYPE_CHECKING:
     from pipeline.embed import Encoder
-    from pipeline.labels import LabelStore, Placed, Resolved
+    from pipeline.labels import LabelStore
+    from pipeline.review import Placed, Resolved
     from pipeline.search import Index
     from pipeline.themes import Retraining, ThemeClassifier
 
@@ -329,7 +330,7 @@ class Resources:
     def start_retraining(self) -> bool:
         """Retrain the theme model with every coder's current reviews, on the classifier's
         thread (its embedding cache lives there); False when a retraining is running."""
-        from pipeline.labels import ReviewStatus, place_all
+        from pipeline.review import ReviewStatus, place_all
 
         with self._lock:
             if self._retraining is not None and not self._retraining.done():
@@ -449,13 +450,13 @@ class Pinned:
 
     def placed(self) -> list[Placed]:
         """The coders' reviews against this request's build."""
-        from pipeline.labels import place_all
+        from pipeline.review import place_all
 
         return place_all(self.labels.reviews(), self.index.passages)
 
     def resolved(self) -> dict[str, Resolved]:
         """Every passage's labels: reviewed where a coder has, the model's otherwise."""
-        from pipeline.labels import resolve
+        from pipeline.review import resolve
 
         return resolve(self.index.passages, self.placed())
 
