@@ -12,18 +12,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
-import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.request import urlopen
 
 import pytest
 
-from .test_web_e2e import ARTIFACTS, START_TIMEOUT, browser, free_port, page, shot  # noqa: F401
+from .test_web_e2e import ARTIFACTS, browser, page, served, shot  # noqa: F401
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -56,37 +52,9 @@ def coding_server(
         elif entry.is_dir():
             (models / entry.name).symlink_to(entry)
     labels = work / "labels.sqlite"
-    port = free_port()
     env = {**os.environ, "KVP_LABELS": str(labels), "KVP_MODELS": str(models)}
-    command = [sys.executable, "-c", "from pipeline.cli import app; app()", "serve",
-               "--index", str(statute_index), "--port", str(port)]  # fmt: skip
-    ARTIFACTS.mkdir(exist_ok=True)
-    log = ARTIFACTS / "coding-server.log"
-    with log.open("w") as output:
-        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=env)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"kvp serve exited with {process.returncode}:\n{log.read_text()}")
-            try:
-                with urlopen(f"{base}/api/health", timeout=5) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"kvp serve did not answer within {START_TIMEOUT} s")
-            time.sleep(0.5)
+    with served(statute_index, ARTIFACTS / "coding-server.log", env) as base:
         yield base, labels, models
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def start_coding(tab: Page, base: str, name: str) -> None:

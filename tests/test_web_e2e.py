@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 from urllib.request import urlopen
@@ -55,16 +56,16 @@ def free_port() -> int:
         return port
 
 
-@pytest.fixture(scope="module")
-def server(statute_index: Path) -> Iterator[str]:
-    """`kvp serve` over the statute index; yields its base URL and stops it afterwards."""
+@contextmanager
+def served(index: Path, log: Path, env: dict[str, str] | None = None) -> Iterator[str]:
+    """`kvp serve` over an index in a child process; its base URL, stopped afterwards."""
     port = free_port()
     command = [sys.executable, "-c", "from pipeline.cli import app; app()", "serve",
-               "--index", str(statute_index), "--port", str(port)]  # fmt: skip
-    log = ARTIFACTS / "server.log"
+               "--index", str(index), "--port", str(port)]  # fmt: skip
     ARTIFACTS.mkdir(exist_ok=True)
     with log.open("w") as output:
-        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=os.environ)
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT,
+                                   env=env or dict(os.environ))  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + START_TIMEOUT
@@ -90,6 +91,13 @@ def server(statute_index: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="module")
+def server(statute_index: Path) -> Iterator[str]:
+    """`kvp serve` over the statute index; yields its base URL and stops it afterwards."""
+    with served(statute_index, ARTIFACTS / "server.log") as base:
+        yield base
 
 
 class FakeServer:

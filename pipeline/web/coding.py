@@ -43,6 +43,10 @@ ORDERS = {
     "theme": "Etter ett tema",
 }
 MemoField = Annotated[str, Form(max_length=5000)]
+# Where the coder was in the queue, sent back with each form so the page returns there.
+OrderField = Annotated[str, Form(max_length=LIMITS.name_chars)]
+ThemeField = Annotated[str, Form(max_length=LIMITS.name_chars)]
+DocumentField = Annotated[str, Form(max_length=LIMITS.id_chars)]
 
 
 def coder_of(request: Request) -> str:
@@ -199,9 +203,9 @@ def save_review(
     passage_id: Annotated[str, Form(max_length=LIMITS.id_chars)],
     tema: Annotated[list[str] | None, Form()] = None,
     memo: MemoField = "",
-    rekkefolge: Annotated[str, Form(max_length=LIMITS.name_chars)] = "",
-    filter_tema: Annotated[str, Form(max_length=LIMITS.name_chars)] = "",
-    dokument: Annotated[str, Form(max_length=LIMITS.id_chars)] = "",
+    rekkefolge: OrderField = "",
+    filter_tema: ThemeField = "",
+    dokument: DocumentField = "",
 ) -> Response:
     """Store the themes the coder ticked (the rest rejected) and the memo; back to the queue."""
     coder = need_coder(request)
@@ -224,9 +228,9 @@ def save_span(
     start: Annotated[int, Form(ge=0)],
     slutt: Annotated[int, Form(ge=0)],
     memo: MemoField = "",
-    rekkefolge: Annotated[str, Form(max_length=LIMITS.name_chars)] = "",
-    filter_tema: Annotated[str, Form(max_length=LIMITS.name_chars)] = "",
-    dokument: Annotated[str, Form(max_length=LIMITS.id_chars)] = "",
+    rekkefolge: OrderField = "",
+    filter_tema: ThemeField = "",
+    dokument: DocumentField = "",
 ) -> Response:
     coder = need_coder(request)
     passage = res.passage(passage_id)
