@@ -208,7 +208,7 @@ def test_missing_index_is_503_in_norwegian(tmp_path: Path) -> None:
          "«year» går baklengs («2022-2018»)"),
         ("get", "/api/search", {"q": "???"}, 400, "har ingen ord eller tall"),
         ("get", "/api/search", {"q": "stønad", "theme": "weather"}, 400, "Temaet «weather»"),
-        ("get", "/api/export", {"format": "xml"}, 422, "«format» må være 'jsonl' eller 'csv'"),
+        ("get", "/api/export", {"format": "xml"}, 422, "«format» må være 'jsonl', 'csv', 'qdpx' eller 'qdc'"),
         ("get", "/api/documents/finnes-ikke", {}, 404, "Dokumentet «finnes-ikke» finnes ikke"),
         ("get", "/api/passages/sotjl:0000000000", {}, 404, "Passasjen «sotjl:0000000000»"),
         ("get", "/api/refs", {"ref": "sotjl § 999"}, 404, "§ 999 finnes ikke i sosialtjenesteloven"),
