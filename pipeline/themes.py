@@ -1,10 +1,11 @@
 """Theme tagging for researchers: barriers, organisation, youth, funding.
 
 A multi-label classifier built with scikit-learn: one logistic regression per theme over
-Norwegian-aware word features (stems and their bigrams, compound parts, expanded
-abbreviations) joined with the passage's multilingual-e5 vector, each calibrated with
-cross-validated sigmoid scaling so a probability of 0.8 means about 8 in 10. Predictions
-explain themselves by the terms that pushed them up and the nearest labelled examples.
+Norwegian-aware word features (`pipeline.theme_words`: stems and their bigrams, compound
+parts, expanded abbreviations) joined with the passage's multilingual-e5 vector, each
+calibrated with cross-validated sigmoid scaling so a probability of 0.8 means about 8 in 10.
+Predictions explain themselves by the words of the text that pushed them up (as they stand
+in the text, not as stems) and the nearest labelled examples.
 
 The codebook that defines the themes is ``models/themes/CODEBOOK.md``; the labelled data
 ``models/themes/labelled.jsonl`` carries a fixed train/test split, and the test split is
@@ -16,17 +17,24 @@ from __future__ import annotations
 import json
 import platform
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipeline.embed import EmbeddingCache, Encoder, encoder_spec, load_encoder
 from pipeline.errors import ThemeError
-from pipeline.language import normalize_tokens
 from pipeline.model import THEME_THRESHOLD as THRESHOLD
 from pipeline.model import THEMES as THEMES
+from pipeline.theme_models import NeighbourVotes, ThemeStack, unit_rows
+from pipeline.theme_words import (
+    ANALYZERS,
+    WORD_FEATURES,
+    WordFeatures,
+    feature_spans,
+    stems,
+    strongest_phrases,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -39,10 +47,35 @@ LABELLED_FILE = "labelled.jsonl"
 MODEL_FILE = "classifier.joblib"
 MANIFEST_FILE = "manifest.json"
 CALIBRATION_FOLDS = 5
-REGULARISATION = 4.0  # chosen by 5-fold cross-validation on the train split (see model card)
-EMBEDDING_WEIGHT = 2.0  # scale of the passage vectors beside the TF-IDF features, same way
 MAX_TEXT_CHARS = 20_000  # longer texts are classified on their first 20,000 characters
 EXPLAIN_TERMS = 6
+
+
+@dataclass(frozen=True, slots=True)
+class ThemeSettings:
+    """The theme model's tunable numbers, chosen by repeated 5-fold cross-validation on the
+    train split only (`benchmarks/tune_themes.py`; the table is in the model card)."""
+
+    # C of each theme's logistic regression: 4, 16 and 64 gave 0.813, 0.815 and 0.814 CV
+    # macro-F1 at vector weight 0.5 (no vote); 4.0 before.
+    regularisation: float = 16.0
+    # Scale of the unit-length passage vector beside the TF-IDF row (also unit length): at
+    # 2.0 the vector drowns the words (0.785); 0.5 was best at every C (0.25: 0.808, 1: 0.806).
+    vector_weight: float = 0.5
+    words: WordFeatures = "stems"  # "stems+quantities" measured no better (see the card)
+    # Nearest labelled passages whose vote is stacked with the regression (0: no vote);
+    # 10 and 20 measured alike, +0.004 ± 0.002 over none (`pipeline.theme_models`).
+    neighbours: int = 10
+
+    def __post_init__(self) -> None:
+        if self.words not in ANALYZERS:
+            raise ThemeError(
+                f"unknown word features '{self.words}'; valid values are "
+                f"{', '.join(WORD_FEATURES)}."
+            )
+
+
+DEFAULT_SETTINGS = ThemeSettings()
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,26 +141,14 @@ def check_coverage(examples: Sequence[LabelledExample]) -> None:
             )
 
 
-def analyzer(text: str) -> list[str]:
-    """Word features: stems with compound parts and abbreviations expanded, plus bigrams."""
-    tokens = normalize_tokens(text)
-    plain = normalize_tokens(text, expand=False)
-    return tokens + [f"{a} {b}" for a, b in pairwise(plain)]
+# Models saved before `pipeline.theme_words` existed name their analyzer by this path.
+analyzer = stems
 
 
 def label_matrix(examples: Sequence[LabelledExample]) -> np.ndarray:
     import numpy as np
 
     return np.array([[theme in e.labels for theme in THEMES] for e in examples], dtype=int)
-
-
-def theme_model(regularisation: float) -> Any:
-    """One theme's model: a balanced logistic regression, calibrated by sigmoid scaling."""
-    from sklearn.calibration import CalibratedClassifierCV
-    from sklearn.linear_model import LogisticRegression
-
-    base = LogisticRegression(C=regularisation, class_weight="balanced", max_iter=3000)
-    return CalibratedClassifierCV(base, method="sigmoid", cv=CALIBRATION_FOLDS)
 
 
 class ThemeClassifier:
@@ -151,6 +172,7 @@ class ThemeClassifier:
         self.meta = meta
         self._encoder = encoder
         self.cache: EmbeddingCache | None = None  # set to reuse vectors across runs
+        self._word_weights: dict[str, Any] = {}  # theme → mean coefficient of each feature
 
     @classmethod
     def train(
@@ -160,28 +182,45 @@ class ThemeClassifier:
         encoder: Encoder | None = None,
         vectors: np.ndarray | None = None,
         cache: EmbeddingCache | None = None,
-        regularisation: float = REGULARISATION,
+        settings: ThemeSettings = DEFAULT_SETTINGS,
+        regularisation: float | None = None,
     ) -> ThemeClassifier:
-        """Fit on the given examples (pass the train split only)."""
+        """Fit on the given examples (pass the train split only); `regularisation`, when
+        given, overrides `settings.regularisation`."""
+        from dataclasses import replace
+
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         check_coverage(examples)
+        if regularisation is not None:
+            settings = replace(settings, regularisation=regularisation)
         texts = [e.text for e in examples]
-        vectorizer = TfidfVectorizer(analyzer=analyzer, min_df=2, sublinear_tf=True).fit(texts)
+        vectorizer = TfidfVectorizer(analyzer=ANALYZERS[settings.words], min_df=2,
+                                     sublinear_tf=True).fit(texts)  # fmt: skip
         meta = {
             "themes": list(THEMES),
-            "regularisation": regularisation,
-            "embedding_weight": EMBEDDING_WEIGHT,
+            "settings": asdict(settings),
+            "regularisation": settings.regularisation,
+            "embedding_weight": settings.vector_weight,
+            "words": settings.words,
+            "neighbours": settings.neighbours if encoder else 0,
             "encoder": encoder.name if encoder else None,
             "train_size": len(examples),
             "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         classifier = cls(vectorizer, [], examples, meta, encoder)
         classifier.cache = cache
-        features = classifier.features(texts, vectors)
+        features, vectors = classifier.inputs(texts, vectors)
         truth = label_matrix(examples)
+        neighbours = None
+        if vectors is not None and meta["neighbours"]:
+            labels = truth.astype("int8")
+            neighbours = NeighbourVotes(unit_rows(vectors), labels, settings.neighbours)
         classifier.models = [
-            theme_model(regularisation).fit(features, truth[:, j]) for j in range(len(THEMES))
+            ThemeStack(j, settings.regularisation, CALIBRATION_FOLDS).fit(
+                features, truth, neighbours
+            )
+            for j in range(len(THEMES))
         ]
         return classifier
 
@@ -198,18 +237,24 @@ class ThemeClassifier:
 
     def features(self, texts: Sequence[str], vectors: np.ndarray | None = None) -> Any:
         """Word TF-IDF, joined by the weighted passage vectors when the model uses them."""
+        return self.inputs(texts, vectors)[0]
+
+    def inputs(
+        self, texts: Sequence[str], vectors: np.ndarray | None = None
+    ) -> tuple[Any, np.ndarray | None]:
+        """The features and the passage vectors they hold (None for a words-only model)."""
         from scipy.sparse import csr_matrix, hstack
 
         words = self.vectorizer.transform(texts)
         encoder = self.encoder
         if encoder is None:
-            return words
+            return words, None
         if vectors is None and self.cache is not None:
             vectors = self.cache.encode_passages(encoder, texts)
         elif vectors is None:
             vectors = encoder.encode_passages(texts)
         dense = csr_matrix(vectors * self.meta["embedding_weight"])
-        return hstack([words, dense]).tocsr()
+        return hstack([words, dense]).tocsr(), vectors
 
     def predict_proba(self, texts: Sequence[str], vectors: np.ndarray | None = None) -> np.ndarray:
         """Probability of each theme (columns in THEMES order) for each text."""
@@ -218,8 +263,15 @@ class ThemeClassifier:
         if not texts:
             return np.zeros((0, len(THEMES)))
         clipped = [text[:MAX_TEXT_CHARS] for text in texts]
-        features = self.features(clipped, vectors)
-        return np.column_stack([model.predict_proba(features)[:, 1] for model in self.models])
+        features, vectors = self.inputs(clipped, vectors)
+        neighbours = getattr(self.models[0], "neighbours", None)
+        votes = neighbours.votes(vectors) if neighbours and vectors is not None else None
+        columns = [
+            model.predict_proba(features, votes) if isinstance(model, ThemeStack)
+            else model.predict_proba(features)  # a model saved before the stack
+            for model in self.models
+        ]  # fmt: skip
+        return np.column_stack([column[:, 1] for column in columns])
 
     def predict(
         self, texts: Sequence[str], *, vectors: np.ndarray | None = None, explain: bool = False
@@ -236,19 +288,37 @@ class ThemeClassifier:
     def explain_terms(
         self, text: str, themes: Sequence[str]
     ) -> tuple[tuple[str, tuple[str, ...]], ...]:
-        """For each theme, the word features in the text that raised its score the most."""
-        import numpy as np
-
-        vector = self.vectorizer.transform([text[:MAX_TEXT_CHARS]])
-        names = self.vectorizer.get_feature_names_out()
+        """For each theme, the words of the text that raised its score the most, as they stand
+        in the text: a stem or bigram feature is shown by the words that produced it."""
+        clipped = text[:MAX_TEXT_CHARS]
+        row = self.vectorizer.transform([clipped])
+        values = dict(zip(row.indices.tolist(), row.data.tolist(), strict=True))
+        vocabulary = self.vectorizer.vocabulary_
+        spans = feature_spans(clipped, self.meta.get("words", "stems"))
+        present = [(values[i], span, i) for feature, span in spans.items()
+                   if (i := vocabulary.get(feature)) is not None and i in values]  # fmt: skip
         explanation = []
         for theme in themes:
-            calibrated = self.models[THEMES.index(theme)].calibrated_classifiers_
-            coef = np.mean([c.estimator.coef_[0][: len(names)] for c in calibrated], axis=0)
-            contribution = vector.multiply(coef).toarray()[0]
-            top = np.argsort(contribution)[::-1][:EXPLAIN_TERMS]
-            explanation.append((theme, tuple(str(names[i]) for i in top if contribution[i] > 0)))
+            weights = self.word_weights(theme)
+            totals: dict[tuple[int, int], float] = {}
+            for value, span, i in present:  # a word's stem, parts and expansions add up
+                totals[span] = totals.get(span, 0.0) + value * float(weights[i])
+            explanation.append((theme, tuple(strongest_phrases(clipped, totals, EXPLAIN_TERMS))))
         return tuple(explanation)
+
+    def word_weights(self, theme: str) -> Any:
+        """A theme's regression coefficient of each word feature."""
+        import numpy as np
+
+        if theme not in self._word_weights:
+            width = len(self.vectorizer.vocabulary_)
+            model = self.models[THEMES.index(check_theme(theme))]
+            if isinstance(model, ThemeStack):
+                self._word_weights[theme] = model.word_coefficients(width)
+            else:  # a model saved before the stack: calibrated folds, averaged
+                coefs = [c.estimator.coef_[0][:width] for c in model.calibrated_classifiers_]
+                self._word_weights[theme] = np.mean(coefs, axis=0)
+        return self._word_weights[theme]
 
     def nearest_examples(self, text: str, k: int = 3) -> list[tuple[float, LabelledExample]]:
         """The labelled training examples whose words are most like the text's."""
