@@ -101,21 +101,18 @@ def write_jsonl(rows: Iterable[dict[str, Any]], handle: IO[str]) -> int:
 
 
 def write_csv(rows: Iterable[dict[str, Any]], handle: IO[str], delimiter: Delimiter = ",") -> int:
-    separator = DELIMITERS[check_delimiter(delimiter)]
-    writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS, extrasaction="ignore",
-                            delimiter=separator)  # fmt: skip
-    writer.writeheader()
-    count = 0
-    for row in rows:
-        flat = dict(row)
-        flat["section"] = " › ".join(row["section"])
-        flat["legal_refs"] = "; ".join(ref["raw"] + " = " + ref["key"] for ref in row["legal_refs"])
-        flat["labels"] = "; ".join(row["labels"])
-        for name in THEMES:
-            flat[f"theme_{name}"] = cell(row["themes"].get(name, ""), separator)
-        writer.writerow(flat)
-        count += 1
-    return count
+    """Passage rows flattened to `CSV_COLUMNS` (section path, references and labels joined)."""
+    return write_view_csv(CSV_COLUMNS, (flat_row(row) for row in rows), handle, delimiter)
+
+
+def flat_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    flat = dict(row)
+    flat["section"] = " › ".join(row["section"])
+    flat["legal_refs"] = "; ".join(ref["raw"] + " = " + ref["key"] for ref in row["legal_refs"])
+    flat["labels"] = "; ".join(row["labels"])
+    for name in THEMES:
+        flat[f"theme_{name}"] = row["themes"].get(name, "")
+    return flat
 
 
 def cell(value: object, separator: str) -> object:

@@ -269,7 +269,8 @@ def theme_years(
     from pipeline.web.pages import corpus_passages, labels_of
 
     loaded = res.loaded
-    view = theme_year_counts(corpus_passages(loaded), loaded.index.document_of, labels_of(res))
+    labels = labels_of(res.resolved())
+    view = theme_year_counts(corpus_passages(loaded), loaded.index.document_of, labels)
     return view_response(view, "kvp-temaer-per-ar", format, delimiter)
 
 
@@ -290,5 +291,6 @@ def theme_provisions(
 
     loaded = res.loaded
     names = act_names(loaded.index.documents.values())
-    view = theme_provision_counts(corpus_passages(loaded), labels_of(res), top, names=names)
+    labels = labels_of(res.resolved())
+    view = theme_provision_counts(corpus_passages(loaded), labels, top, names=names)
     return view_response(view, "kvp-temaer-og-paragrafer", format, delimiter)

@@ -25,7 +25,7 @@ from markupsafe import Markup
 from pipeline.errors import LabelError
 from pipeline.labels import MODEL_CODER, check_coder
 from pipeline.model import THEMES, Passage
-from pipeline.review import Placed, ReviewStatus, place_all, queue, review_codings, uncertainty
+from pipeline.review import ReviewStatus, queue, review_codings, uncertainty
 from pipeline.web import render
 from pipeline.web.errors import WebInvalidError
 from pipeline.web.lanes import QUICK, SLOW
@@ -70,10 +70,6 @@ def back_to(params: dict[str, str], anchor: str = "") -> RedirectResponse:
     kept = {key: value for key, value in params.items() if value}
     url = "/koding" + (f"?{urlencode(kept)}" if kept else "") + (f"#{anchor}" if anchor else "")
     return RedirectResponse(url, status_code=303)
-
-
-def placed_reviews(res: Pinned) -> list[Placed]:
-    return place_all(res.labels.reviews(), res.loaded.index.passages)
 
 
 def check_order_param(order: str) -> str:
@@ -132,7 +128,7 @@ def coding_page(
                               "dokument fra lista.", heading="Ukjent dokument")  # fmt: skip
     if not coder:
         return page(request, "coding.html", context)
-    placed = placed_reviews(res)
+    placed = res.placed()
     todo = queue(loaded.index.passages, placed, coder, order=check_order(order),
                  theme=theme or None, doc_id=dokument or None)  # fmt: skip
     again = {p.passage_id for p in placed
@@ -271,7 +267,7 @@ def agreement_page(request: Request, res: Shared) -> HTMLResponse:
     from pipeline.agreement import agreement
     from pipeline.errors import AgreementError
 
-    codings = review_codings(placed_reviews(res))
+    codings = review_codings(res.placed())
     context: dict[str, Any] = {"coders": sorted(codings), "result": None, "error": "",
                                "themes": THEMES}  # fmt: skip
     passages = {p.passage_id: p for p in res.loaded.index.passages}

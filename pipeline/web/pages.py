@@ -8,7 +8,7 @@ markup from `pipeline.web.render`.
 from __future__ import annotations
 
 import math
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -31,6 +31,7 @@ from pipeline.export import (
     theme_year_counts,
 )
 from pipeline.model import LegalRef, Passage
+from pipeline.review import Resolved
 from pipeline.web import render
 from pipeline.web.errors import (
     WebError,
@@ -42,7 +43,7 @@ from pipeline.web.errors import (
 from pipeline.web.lanes import QUICK, SLOW
 from pipeline.web.limits import LIMITS
 from pipeline.web.schemas import PathId
-from pipeline.web.state import Loaded, Pinned, Shared
+from pipeline.web.state import Loaded, Shared
 from pipeline.web.views import answer_context, linkable, passage_view
 
 router = APIRouter(include_in_schema=False)
@@ -216,10 +217,9 @@ def paragraph_page(request: Request, res: Shared, ref: RefParam = "") -> HTMLRes
     return page(request, "paragraph.html", context)
 
 
-def labels_of(res: Pinned) -> LabelsOf:
+def labels_of(resolved: Mapping[str, Resolved]) -> LabelsOf:
     """The themes a passage counts under on the Temaer page and in its downloads: the
-    reviewed ones where a coder has reviewed it (`pipeline.review.resolve`), else the model's."""
-    resolved = res.resolved()
+    reviewed ones where a coder has reviewed it (`Pinned.resolved`), else the model's."""
 
     def labels(passage: Passage) -> Collection[str]:
         chosen = resolved.get(passage.passage_id)
@@ -269,12 +269,13 @@ def themes_page(
     from pipeline.model import THEME_THRESHOLD, THEMES
 
     loaded = res.loaded
-    labels = labels_of(res)
+    resolved = res.resolved()
+    labels = labels_of(resolved)
     passages = corpus_passages(loaded)
     table = theme_year_counts(passages, loaded.index.document_of, labels)
     names = act_names(loaded.index.documents.values())
     matrix = theme_provision_counts(passages, labels, PROVISIONS_SHOWN, names=names)
-    reviewed = sum(r.source == "reviewed" for r in res.resolved().values())
+    reviewed = sum(r.source == "reviewed" for r in resolved.values())
     context: dict[str, Any] = {
         "reviewed": reviewed,
         "themes": THEMES,
