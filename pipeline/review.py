@@ -139,6 +139,15 @@ def resolve(passages: Iterable[Passage], placed: Iterable[Placed]) -> dict[str, 
     return resolved
 
 
+def reviewed_themes(
+    reviews: Iterable[Review], passages: Sequence[Passage]
+) -> dict[str, tuple[str, ...]]:
+    """Passage id → the themes of its latest current review, for the reviewed passages only:
+    what a theme filter counts them under (`pipeline.search.Index.reviewed_themes`)."""
+    resolved = resolve(passages, place_all(reviews, passages))
+    return {pid: r.labels for pid, r in resolved.items() if r.source == "reviewed"}
+
+
 @dataclass(frozen=True, slots=True)
 class CoderStatus:
     coder: str

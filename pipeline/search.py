@@ -9,7 +9,8 @@ an index — answers, the web app, the CLI, exports, evaluation — goes through
 - References: a question that names a provision ("§ 35", "sotjl § 32 annet ledd") puts the
   statute text that holds it first and lifts the passages that cite it.
 - Filters: document kind, theme, year range and legal reference, resolved by the store
-  before ranking.
+  before ranking. A theme filter counts a passage a coder has reviewed under the reviewed
+  themes, not the model's, when the caller says where reviews are (`Index.reviewed_themes`).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ from pipeline.retrievers import (
 from pipeline.settings import AnswerSettings, SearchSettings, Settings
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Collection, Mapping
 
     import numpy as np
 
@@ -81,6 +82,9 @@ class Index:
         self._retrievers: dict[str, Retriever] = {}
         self._sentence_memo: dict[str, np.ndarray] = {}
         self._in_force: dict[str, dict[str, str]] = {}
+        # Passage id → the themes coders gave it (`pipeline.review.reviewed_themes`); asked
+        # anew by every theme-filtered search, since coders review while the index serves.
+        self.reviewed_themes: Callable[[], Mapping[str, Collection[str]]] | None = None
         if isinstance(self.location, str):
             self.open_database(self.location)
         else:
@@ -258,7 +262,7 @@ class Index:
         text = check_query(query, self.settings.max_query_chars)
         if not 1 <= k <= MAX_K:
             raise SearchError(f"k must be between 1 and {MAX_K}, not {k}.")
-        allowed = self.store.filter_rows(check_filters(filters))
+        allowed = self.allowed_rows(check_filters(filters))
         if allowed is not None and not allowed:
             return []
         rankings = self.rankings(text, allowed)
@@ -279,6 +283,25 @@ class Index:
             for rank, ((row, score), passage) in enumerate(zip(chosen, found, strict=True), 1)
         ]
         return self.rerank(text, hits)[:k]
+
+    def allowed_rows(self, filters: Filters) -> set[int] | None:
+        """The rows the filters allow (None: all). Under a theme filter a reviewed passage
+        counts under the themes its coders gave it, whatever the model said."""
+        allowed = self.store.filter_rows(filters)
+        reviewed = self.reviewed_themes() if filters.theme and self.reviewed_themes else {}
+        if not reviewed:
+            return allowed
+        others = self.store.filter_rows(replace(filters, theme=None))  # the other filters
+        rows = set(allowed or ())
+        for passage_id, themes in reviewed.items():
+            row = self.store.row_of(passage_id)
+            if row is None:
+                continue
+            if filters.theme in themes and (others is None or row in others):
+                rows.add(row)
+            else:
+                rows.discard(row)
+        return rows
 
     def rankings(self, text: str, allowed: set[int] | None = None) -> dict[str, Ranking]:
         """Each retriever's own ranking of the allowed rows."""

@@ -43,6 +43,14 @@ def test_a_coders_session_from_the_command_line(statute_index: Path, tmp_path: P
     code, out, _ = kvp("code", "status", *where)
     assert "AB: 2 reviewed (" in out and "1 spans" in out and "CD: 1 reviewed (1 corrected)" in out
 
+    # Search and ask count a reviewed passage under its coders' themes (first: + youth).
+    search = ("search", "kvalifiseringsprogrammet", "--theme", "youth", "--k", "100", "--json")
+    code, out, _ = kvp(*search, "--index", statute_index, "--labels", tmp_path / "none.sqlite")
+    assert code == 0 and first not in {row["passage_id"] for row in json.loads(out)}
+    code, out, _ = kvp(*search, *where)
+    assert code == 0 and first in {row["passage_id"] for row in json.loads(out)}
+    assert not (tmp_path / "none.sqlite").exists()  # searching creates no labels store
+
     code, out, _ = kvp("code", "queue", "--coder", "AB", "-n", "50", "--json", *where)
     assert {first, second}.isdisjoint(row["passage_id"] for row in json.loads(out))
 

@@ -55,6 +55,26 @@ def test_filters(index: Index) -> None:
     )  # statutes carry no year
 
 
+def test_a_theme_filter_counts_reviewed_passages_under_their_coders_themes(
+    statute_index: Path,
+) -> None:
+    index = Index(statute_index)
+    everything = Filters(theme="funding")
+    model_says = {h.passage.passage_id for h in index.search("stønad", k=100, filters=everything)}
+    rejected = next(iter(sorted(model_says)))  # a coder says: not about funding
+    added = next(p for p in index.passages if p.passage_id not in model_says and p.doc_id == "sotjl")
+    index.reviewed_themes = lambda: {rejected: ("organisation",), added.passage_id: ("funding",)}
+    found = {h.passage.passage_id for h in index.search("stønad", k=100, filters=everything)}
+    assert found == model_says - {rejected} | {added.passage_id}
+    # The other filters still hold for a reviewed passage: the act's is no regulation.
+    regulation = Filters(kinds=("regulation",), theme="funding")
+    assert added.passage_id not in {
+        h.passage.passage_id for h in index.search("stønad", k=100, filters=regulation)
+    }
+    # Without a theme filter reviews change nothing.
+    assert len(index.search("stønad", k=100)) == len(Index(statute_index).search("stønad", k=100))
+
+
 @pytest.mark.parametrize(
     ("query", "error", "message"),
     [

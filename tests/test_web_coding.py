@@ -75,10 +75,17 @@ def test_a_review_is_stored_leaves_the_queue_and_reaches_the_exports(
 ) -> None:
     as_coder(client, "AB")
     first = queue_ids(client)[0]
+    youth = {"q": "kvalifiseringsprogrammet", "theme": "youth", "k": "50"}
+
+    def searched() -> set[str]:
+        return {h["passage_id"] for h in client.get("/api/search", params=youth).json()["hits"]}
+
+    was_youth = first in searched()
     saved = client.post("/koding/vurdering", data={"passage_id": first, "tema": ["youth"],
                                                    "memo": "Gjelder unge under 25 år"})  # fmt: skip
     assert saved.status_code == 200 and "Lagret: Unge" in saved.text
     assert first not in PASSAGE_RE.findall(saved.text)
+    assert not was_youth and first in searched()  # the search's theme filter takes the review
     with LabelStore(labels) as store:
         (review,) = store.reviews("AB")
         assert review.passage_id == first and review.labels == ("youth",)

@@ -18,6 +18,7 @@ from pipeline.errors import PipelineError
 from pipeline.model import Failure
 
 if TYPE_CHECKING:
+    from pipeline.search import Index
     from pipeline.themes import ThemeClassifier
 
 app = typer.Typer(
@@ -41,6 +42,12 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 IndexOption = Annotated[
     Path | None,
     typer.Option("--index", help="Index folder (default: $KVP_INDEX, else indexes/default)."),
+]
+LabelsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--labels", envvar="KVP_LABELS", help="Labels store (default: labels/labels.sqlite)."
+    ),
 ]
 StoreOption = Annotated[
     str | None,
@@ -116,6 +123,24 @@ def report_failures(failures: Iterable[Failure]) -> None:
 def report_notices(notices: Iterable[str]) -> None:
     for notice in notices:
         typer.secho(f"note: {one_line(notice)}", fg=typer.colors.YELLOW, err=True)
+
+
+def with_reviews(index: Index, labels: Path | None = None) -> Index:
+    """Let the index's theme filter count reviewed passages under their coders' themes, when
+    the labels store exists (`--labels`, else `KVP_LABELS`); none is created here."""
+    from pipeline.labels import LabelStore
+    from pipeline.paths import labels_file
+    from pipeline.review import reviewed_themes
+
+    path = labels or labels_file()
+    if path.is_file():
+
+        def reviewed() -> dict[str, tuple[str, ...]]:
+            with LabelStore(path) as labels:
+                return reviewed_themes(labels.reviews(), index.passages)
+
+        index.reviewed_themes = reviewed
+    return index
 
 
 def load_classifier() -> ThemeClassifier:

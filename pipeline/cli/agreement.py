@@ -11,13 +11,13 @@ import typer
 from pipeline.cli import (
     IndexOption,
     JsonOption,
+    LabelsOption,
     StoreOption,
     app,
     fail,
     index_location,
     one_line,
 )
-from pipeline.cli.coding import LabelsOption
 from pipeline.errors import PipelineError
 from pipeline.model import to_jsonable
 

@@ -8,7 +8,16 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from pipeline.cli import IndexOption, JsonOption, StoreOption, app, fail, index_location, one_line
+from pipeline.cli import (
+    IndexOption,
+    JsonOption,
+    LabelsOption,
+    StoreOption,
+    app,
+    fail,
+    index_location,
+    one_line,
+)
 from pipeline.errors import PipelineError
 from pipeline.model import to_jsonable
 
@@ -23,12 +32,6 @@ code_app = typer.Typer(
 app.add_typer(code_app, name="code")
 
 CoderOption = Annotated[str, typer.Option("--coder", help="Your name or initials.")]
-LabelsOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--labels", envvar="KVP_LABELS", help="Labels store (default: labels/labels.sqlite)."
-    ),
-]
 ThemeList = Annotated[list[str] | None, typer.Option(help="A theme (repeat for several).")]
 
 

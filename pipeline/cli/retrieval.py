@@ -11,6 +11,7 @@ import typer
 from pipeline.cli import (
     IndexOption,
     JsonOption,
+    LabelsOption,
     SplitOption,
     StoreOption,
     app,
@@ -18,6 +19,7 @@ from pipeline.cli import (
     fail,
     index_location,
     parse_years,
+    with_reviews,
 )
 from pipeline.errors import PipelineError
 from pipeline.model import to_jsonable
@@ -26,7 +28,10 @@ from pipeline.model import to_jsonable
 KindOption = Annotated[
     list[str] | None, typer.Option("--kind", help="Only this document kind (repeatable).")
 ]
-ThemeOption = Annotated[str | None, typer.Option("--theme", help="Only passages with this theme.")]
+ThemeOption = Annotated[
+    str | None,
+    typer.Option("--theme", help="Only passages with this theme (as coders reviewed it, if so)."),
+]
 YearOption = Annotated[
     str | None, typer.Option("--year", help='A year or a range, e.g. "2021" or "2018-2022".')
 ]
@@ -41,6 +46,7 @@ def search(
     k: Annotated[int, typer.Option("--k", help="How many passages.")] = 10,
     kind: KindOption = None,
     theme: ThemeOption = None,
+    labels: LabelsOption = None,
     year: YearOption = None,
     ref: Annotated[
         str | None,
@@ -56,7 +62,7 @@ def search(
 
     try:
         filters = Filters(tuple(kind or ()), theme, parse_years(year), ref)
-        loaded = load_index(index_location(index, store))
+        loaded = with_reviews(load_index(index_location(index, store)), labels)
         hits = loaded.search(query, k=k, filters=filters)
     except PipelineError as err:
         raise fail(str(err)) from err
@@ -131,6 +137,7 @@ def ask(
     ] = None,
     kind: KindOption = None,
     theme: ThemeOption = None,
+    labels: LabelsOption = None,
     year: YearOption = None,
     index: IndexOption = None,
     store: StoreOption = None,
@@ -145,7 +152,7 @@ def ask(
         if (question is None) == (questions is None):
             raise fail("give one QUESTION, or --questions FILE with one question per line.")
         filters = Filters(tuple(kind or ()), theme, parse_years(year))
-        loaded = load_index(index_location(index, store))
+        loaded = with_reviews(load_index(index_location(index, store)), labels)
         if questions is not None:
             ask_batch(loaded, questions, filters)
             return

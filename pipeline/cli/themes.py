@@ -17,8 +17,15 @@ if TYPE_CHECKING:
     from pipeline.evaluate import ThemeMetrics
     from pipeline.themes import ThemeClassifier, ThemePrediction
 
-from pipeline.cli import IndexOption, app, eval_app, fail, index_dir, load_classifier
-from pipeline.cli.coding import LabelsOption
+from pipeline.cli import (
+    IndexOption,
+    LabelsOption,
+    app,
+    eval_app,
+    fail,
+    index_dir,
+    load_classifier,
+)
 
 
 @app.command()

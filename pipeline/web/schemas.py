@@ -87,7 +87,9 @@ class SearchParams(BaseModel):
     q: Question = Field(description="A question or search terms.")
     k: int = Field(10, ge=1, le=LIMITS.k, description="How many passages.")
     kind: Kinds = Field(default_factory=list, description="Document kind (repeatable).")
-    theme: Name | None = Field(None, description="Only passages with this theme.")
+    theme: Name | None = Field(
+        None, description="Only passages with this theme (as coders reviewed it, if so)."
+    )
     year: Years | None = Field(None, description='A year or a range: "2021", "2018-2022".')
     ref: Ref | None = Field(None, description='Only passages holding or citing a §: "sotjl § 35".')
 

@@ -237,7 +237,9 @@ class Resources:
     def _open(self, encoder: Encoder) -> Loaded:
         from pipeline.search import Index
 
-        return Loaded.of(Index(self.location, encoder=encoder))
+        index = Index(self.location, encoder=encoder)
+        index.reviewed_themes = lambda: self.reviewed_themes(index)
+        return Loaded.of(index)
 
     def _load_first(self) -> None:
         encoder = self._encoder_of_index()
@@ -326,6 +328,16 @@ class Resources:
             if self._labels is None:
                 self._labels = LabelStore(self._labels_path)
             return self._labels
+
+    def reviewed_themes(self, index: Index) -> dict[str, tuple[str, ...]]:
+        """The themes coders gave the passages of a build they reviewed, for its theme
+        filter; none (and no store created) while nobody has coded."""
+        from pipeline.paths import labels_file
+        from pipeline.review import reviewed_themes
+
+        if self._labels is None and not Path(self._labels_path or labels_file()).is_file():
+            return {}
+        return reviewed_themes(self.labels.reviews(), index.passages)
 
     def start_retraining(self) -> bool:
         """Retrain the theme model with every coder's current reviews, on the classifier's
