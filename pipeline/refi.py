@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING
 
 from pipeline.labels import MODEL_CODER, LabelStore, text_hash
 from pipeline.model import THEMES, Passage
-from pipeline.qda import QdaCode, QdaCoding, QdaProject, QdaSource, read_qdpx
+from pipeline.qda import QdaCode, QdaCoding, QdaProject, QdaSource
+from pipeline.qda_read import read_qdpx
 from pipeline.review import Placed, ReviewStatus
 
 if TYPE_CHECKING:

@@ -36,11 +36,10 @@ from pipeline.qda import (
     QdaLimits,
     QdaProject,
     QdaSource,
-    read_qdc,
-    read_qdpx,
     write_qdc,
     write_qdpx,
 )
+from pipeline.qda_read import read_qdc, read_qdpx
 
 RAPPORT = (
     "Kvalifiseringsprogrammet skal styrke mulighetene for overgang til arbeid.\n"

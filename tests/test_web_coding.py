@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from pipeline.labels import LabelStore
-from pipeline.qda import read_qdpx
+from pipeline.qda_read import read_qdpx
 from pipeline.review import uncertainty
 from pipeline.search import Index
 from pipeline.web import create_app
