@@ -1,4 +1,4 @@
-"""Corpus views of pipeline/export.py: themes per document and year, themes × provisions,
+"""Corpus views of pipeline/corpus_views.py: themes per document and year, themes × provisions,
 and their CSV and JSON, counted by hand over six constructed passages."""
 
 from __future__ import annotations
@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.errors import SettingsError
-from pipeline.export import (
+from pipeline.corpus_views import (
     ThemeProvisions,
     ThemeYears,
     act_names,
@@ -23,6 +22,7 @@ from pipeline.export import (
     theme_provision_counts,
     theme_year_counts,
 )
+from pipeline.errors import SettingsError
 from pipeline.model import Document, ExtractionReport, Kind, LegalRef, Passage, Source
 
 SOURCES = {

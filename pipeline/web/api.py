@@ -14,7 +14,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from pipeline.export import Delimiter, View, ViewFormat
+from pipeline.corpus_views import View, ViewFormat
+from pipeline.export import Delimiter
 from pipeline.model import Document, Passage
 from pipeline.web.lanes import QUICK, SLOW
 from pipeline.web.schemas import (
@@ -246,7 +247,7 @@ def qda_response(res: Pinned, fmt: str) -> Response:
 
 def view_response(view: View, name: str, fmt: ViewFormat, delimiter: Delimiter) -> Response:
     """A corpus view as a download named `name`, with the export's conventions."""
-    from pipeline.export import save_view
+    from pipeline.corpus_views import save_view
 
     buffer = io.BytesIO()
     save_view(view, buffer, fmt, delimiter=delimiter)
@@ -265,7 +266,7 @@ def theme_years(
     counts and shares of the passages. CSV is UTF-8 with a byte-order mark, one row per
     document, year and the total (`level`); `delimiter=;` for Norwegian Excel, which also
     gets decimal commas."""
-    from pipeline.export import theme_year_counts
+    from pipeline.corpus_views import theme_year_counts
     from pipeline.web.pages import corpus_passages, labels_of
 
     loaded = res.loaded
@@ -286,7 +287,7 @@ def theme_provisions(
     """For each theme, how many of its passages cite each § (ledd folded into the §; statute
     text counts for its own §), with the share of the theme's passages; the provisions with
     the most theme passages first. CSV as for /api/themes/years."""
-    from pipeline.export import act_names, theme_provision_counts
+    from pipeline.corpus_views import act_names, theme_provision_counts
     from pipeline.web.pages import corpus_passages, labels_of
 
     loaded = res.loaded

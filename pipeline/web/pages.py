@@ -17,8 +17,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from markupsafe import escape
 
-from pipeline.errors import PipelineError
-from pipeline.export import (
+from pipeline.corpus_views import (
     LabelsOf,
     ThemeCounts,
     ThemeProvisions,
@@ -30,6 +29,7 @@ from pipeline.export import (
     theme_provision_counts,
     theme_year_counts,
 )
+from pipeline.errors import PipelineError
 from pipeline.model import LegalRef, Passage
 from pipeline.review import Resolved
 from pipeline.web import render
