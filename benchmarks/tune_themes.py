@@ -4,6 +4,7 @@ Only `split == "train"` rows are read; the test split is never loaded here. Run 
     .venv/bin/python benchmarks/tune_themes.py              # the comparison (~40 min, 2 cores)
     .venv/bin/python benchmarks/tune_themes.py --quick      # CI-sized: 3 folds, 4 methods
     .venv/bin/python benchmarks/tune_themes.py --documents  # also hold out whole documents
+    .venv/bin/python benchmarks/tune_themes.py --extra FILE.jsonl  # examples added to every fit
 
 Folds are stratified by label set (rare sets pooled) and repeated with new shuffles (5 × 5
 by default); every method sees the same folds, so the paired difference to the chosen one
@@ -12,6 +13,10 @@ check: each of the seven documents held out in turn, F1 pooled over all of them.
 train the library's own `ThemeClassifier` with a `ThemeSettings`; rows marked "(bench)"
 are learners tried here only (stacks of separate models, linear SVM, an MLP, sentence-level
 scores). The chosen values are the defaults of `pipeline.themes.ThemeSettings`.
+
+`--extra` (repeatable) names JSONL files of further examples (`text`, `labels`), such as
+written passages: they join every fit part, never a held-out one, so the scores stay those
+of the real passages.
 """
 
 from __future__ import annotations
@@ -79,6 +84,43 @@ def load_data() -> Data:
     vectors = {"passage": passage, "sentence-mean": mean, "sentence-max": top,
                "passage+sentence-mean": np.hstack([passage, mean]) / np.sqrt(2)}  # fmt: skip
     return Data(encoder, train, label_matrix(train), vectors, sentences)
+
+
+@dataclass(frozen=True)
+class Extra:
+    """Examples that join every fit part and are never held out."""
+
+    examples: list[LabelledExample]
+    vectors: np.ndarray
+
+
+def load_extra(data: Data, paths: list[str]) -> Extra:
+    import json
+    from pathlib import Path
+
+    examples = []
+    for path in paths:
+        for line in Path(path).read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                row = json.loads(line)
+                labels = tuple(sorted(row["labels"]))
+                examples.append(LabelledExample(f"extra:{path}", row["text"], labels, "train"))
+    vectors = EmbeddingCache().encode_passages(data.encoder, [e.text for e in examples])
+    return Extra(examples, vectors)
+
+
+def with_extra(data: Data, extra: Extra, settings: ThemeSettings) -> Scorer:
+    """The library's classifier trained on the fit part and every extra example."""
+
+    def score(fit: Indices, held: Indices) -> np.ndarray:
+        vectors = data.vectors["passage"]
+        model = ThemeClassifier.train(
+            [data.examples[i] for i in fit] + extra.examples, encoder=data.encoder,
+            settings=settings, vectors=np.vstack([vectors[fit], extra.vectors]),
+        )  # fmt: skip
+        return model.predict_proba([data.examples[i].text for i in held], vectors[held])
+
+    return score
 
 
 def label_sets(truth: np.ndarray) -> np.ndarray:
@@ -319,6 +361,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="3 folds once, 4 methods")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--documents", action="store_true", help="also hold out documents")
+    parser.add_argument("--extra", action="append", default=[], help="JSONL of added examples")
     args = parser.parse_args()
     data = load_data()
     folds = repeated_folds(data, 3, 1) if args.quick else repeated_folds(data, 5, args.repeats)
@@ -326,6 +369,11 @@ def main() -> None:
     print("| method | macro-F1 | ± | vs chosen | " + " | ".join(THEMES) + " | Brier | s |")
     print("|---|---|---|---|" + "---|" * len(THEMES) + "---|---|", flush=True)
     table = methods(data, args.quick)
+    if args.extra:
+        extra = load_extra(data, args.extra)
+        first_name = next(iter(table))
+        table = {first_name: table[first_name],
+                 f"chosen + {len(extra.examples)} extra examples": with_extra(data, extra, CHOSEN)}
     first: Result | None = None
     for name, scorer in table.items():
         result = evaluate(name, scorer, data, folds)
