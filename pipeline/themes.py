@@ -44,6 +44,10 @@ if TYPE_CHECKING:
     from pipeline.review import MergedLabels
 
 LABELLED_FILE = "labelled.jsonl"
+# Passages written to teach the codebook's rules (DATA.md, "Written passages"): beside the
+# labelled data, train only, under this doc_id; never held out, never evaluated on.
+WRITTEN_FILE = "written.jsonl"
+WRITTEN_DOC = "written"
 MODEL_FILE = "classifier.joblib"
 MANIFEST_FILE = "manifest.json"
 CALIBRATION_FOLDS = 5
@@ -127,6 +131,21 @@ def load_labelled(path: Path | str | None = None) -> list[LabelledExample]:
         except ThemeError as err:
             raise ThemeError(f"{path}:{number}: {err}") from err
     return examples
+
+
+def load_written(data: Path | str | None = None) -> list[LabelledExample]:
+    """The written passages beside a labelled data file (none if there is no such file)."""
+    path = Path(data or model_dir() / LABELLED_FILE).with_name(WRITTEN_FILE)
+    if not path.is_file():
+        return []
+    written = load_labelled(path)
+    for number, example in enumerate(written, start=1):
+        if example.split != "train" or example.doc_id != WRITTEN_DOC:
+            raise ThemeError(
+                f"{path}:{number}: a written passage has doc_id '{WRITTEN_DOC}' and split "
+                "'train': it may teach the model, never test it."
+            )
+    return written
 
 
 def check_coverage(examples: Sequence[LabelledExample]) -> None:
@@ -383,15 +402,16 @@ def retrain(
     cache: EmbeddingCache | None = None,
 ) -> Retraining:
     """Train on the train split with the reviewed labels folded in (`review.merge_reviews`:
-    the held-out split and its labels stay as they are), save the model and its card with
-    the held-out metrics of the old model and the new one."""
+    the held-out split and its labels stay as they are) and the written passages beside the
+    data (`load_written`), save the model and its card with the held-out metrics of the old
+    model and the new one."""
     from pipeline.evaluate import theme_metrics, write_model_card
     from pipeline.review import merge_reviews
 
     examples = load_labelled(data)
     merged = merge_reviews(examples, reviews) if reviews else None
     chosen = merged.examples if merged else examples
-    train = [e for e in chosen if e.split == "train"]
+    train = [e for e in chosen if e.split == "train"] + load_written(data)
     test = [e for e in examples if e.split == "test"]
     folder = Path(out or model_dir())
     encoder = encoder or load_encoder()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 
 from pipeline.themes import (
     THEMES,
+    WRITTEN_DOC,
     LabelledExample,
     ThemeClassifier,
     ThemeError,
@@ -18,6 +20,7 @@ from pipeline.themes import (
     check_theme,
     label_matrix,
     load_labelled,
+    load_written,
 )
 
 from .helpers import HashingEncoder
@@ -186,9 +189,10 @@ def test_explanation_terms_are_words_of_the_text(trained: ThemeClassifier, text:
 
 
 @pytest.mark.slow
-def test_the_shipped_model_reads_youth_from_words_for_young_people() -> None:
-    """What the shipped model does with an age rule (a known limit, in the model card): with
-    "unge" it is youth and funding; "Deltaker under 25 år" alone is neither yet."""
+def test_the_shipped_model_reads_youth_and_funding_in_the_under_25_rate() -> None:
+    """Both wordings of § 35's rate for the young: with "unge" and with an age alone (the
+    model before the written passages missed the second; the model card says why that is
+    no independent check)."""
     from pipeline.embed import EmbeddingCache
 
     shipped = ThemeClassifier.load()
@@ -199,11 +203,30 @@ def test_the_shipped_model_reads_youth_from_words_for_young_people() -> None:
          "Deltaker under 25 år mottar 2/3 stønad."],
         explain=True,
     )  # fmt: skip
-    assert set(young.labels) == {"youth", "funding"}
+    assert set(young.labels) == set(rule.labels) == {"youth", "funding"}
     assert "Unge under 25 år" in dict(young.explanation)["youth"]
-    assert rule.labels == ()
-    scores = dict(rule.scores)
-    assert scores["youth"] < scores["funding"] < 0.5
+
+
+def test_written_passages_teach_and_never_test(tmp_path: Path) -> None:
+    written = load_written()
+    assert len(written) >= 300
+    assert all(e.split == "train" and e.doc_id == WRITTEN_DOC for e in written)
+    positives = label_matrix(written).sum(axis=0)
+    assert all(30 <= n <= len(written) - 30 for n in positives), positives  # both ways
+    held_out = [words(e.text) for e in load_labelled() if e.split == "test"]
+    for example in written:  # none is near a held-out passage (DATA.md, "Written passages")
+        mine = words(example.text)
+        assert max(len(mine & t) / len(mine | t) for t in held_out) < 0.3, example.text[:80]
+    labelled = tmp_path / "labelled.jsonl"
+    row = {"doc_id": WRITTEN_DOC, "text": "Stønaden er to G.", "labels": ["funding"]}
+    (tmp_path / "written.jsonl").write_text(json.dumps(row | {"split": "test"}) + "\n")
+    with pytest.raises(ThemeError, match=r"written.jsonl:1: .* never test it"):
+        load_written(labelled)
+    assert load_written(tmp_path / "elsewhere" / "labelled.jsonl") == []
+
+
+def words(text: str) -> set[str]:
+    return set(re.findall(r"\w+", text.lower()))
 
 
 @pytest.mark.parametrize(
