@@ -72,7 +72,8 @@ def test_a_theme_filter_counts_reviewed_passages_under_their_coders_themes(
         h.passage.passage_id for h in index.search("stønad", k=100, filters=regulation)
     }
     # Without a theme filter reviews change nothing.
-    assert len(index.search("stønad", k=100)) == len(Index(statute_index).search("stønad", k=100))
+    unfiltered = [h.passage.passage_id for h in index.search("stønad", k=100)]
+    assert unfiltered == [h.passage.passage_id for h in Index(statute_index).search("stønad", k=100)]
 
 
 @pytest.mark.parametrize(
