@@ -66,6 +66,7 @@ def main() -> None:
     from pipeline.e5file import read_e5
     from pipeline.e5torch import torch_model
     from pipeline.encoder_model import assembled_file
+    from pipeline.train_encoder import take_step, warmup_then_decay
 
     torch.manual_seed(args.seed)
     torch.set_num_threads(2)
@@ -101,10 +102,7 @@ def main() -> None:
     order = list(fit[: args.limit] if args.limit else fit)
     rng = random.Random(args.seed)
     steps = args.epochs * -(-len(order) // args.batch)
-    warmup = max(1, steps // 10)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimiser, lambda s: min((s + 1) / warmup, max(0.0, (steps - s) / (steps - warmup)))
-    )
+    schedule = warmup_then_decay(optimiser, steps, 0.1)
     started, step = time.perf_counter(), 0
     model.train()
     for epoch in range(1, args.epochs + 1):
@@ -115,11 +113,7 @@ def main() -> None:
             embedding = model(features)["sentence_embedding"]
             logits = head(embedding * 20.0)
             value = loss_of(logits, torch.tensor(truth[rows], dtype=torch.float32))
-            value.backward()
-            torch.nn.utils.clip_grad_norm_(encoder_parameters, 1.0)
-            optimiser.step()
-            schedule.step()
-            optimiser.zero_grad()
+            take_step(value, encoder_parameters, optimiser, schedule)
             step += 1
             minutes = (time.perf_counter() - started) / 60
             print(f"epoch {epoch} step {step}/{steps} loss {float(value):.3f} ({minutes:.1f} min)",

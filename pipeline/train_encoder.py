@@ -140,10 +140,7 @@ def train_encoder(
     optimiser = torch.optim.AdamW(parameters, lr=settings.learning_rate)
     plan = [batches(examples, settings.batch_size, rng) for _ in range(settings.epochs)]
     total = sum(len(epoch) for epoch in plan)
-    warmup = max(1, int(settings.warmup * total))
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimiser, lambda s: min((s + 1) / warmup, max(0.0, (total - s) / (total - warmup)))
-    )
+    schedule = warmup_then_decay(optimiser, total, settings.warmup)
     step = 0
     for epoch, epoch_batches in enumerate(plan, start=1):
         for batch in epoch_batches:
@@ -153,11 +150,7 @@ def train_encoder(
                 model[0].tokenize(["passage: " + text[e.negative] for e in batch]),
             ]
             value = loss(features, None)
-            value.backward()
-            torch.nn.utils.clip_grad_norm_(parameters, 1.0)
-            optimiser.step()
-            schedule.step()
-            optimiser.zero_grad()
+            take_step(value, parameters, optimiser, schedule)
             step += 1
             minutes = (time.perf_counter() - started) / 60
             report(f"epoch {epoch} step {step}/{total} loss {float(value):.3f} ({minutes:.1f} min)")
@@ -175,6 +168,29 @@ def train_encoder(
     write_manifest(out, manifest)
     write_card(out, manifest)
     return manifest
+
+
+def warmup_then_decay(optimiser: Any, total: int, warmup_share: float) -> Any:
+    """A learning-rate schedule: linear warm-up over the first share of the `total` steps,
+    then linear decay to zero."""
+    import torch
+
+    warmup = max(1, int(warmup_share * total))
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimiser, lambda s: min((s + 1) / warmup, max(0.0, (total - s) / (total - warmup)))
+    )
+
+
+def take_step(value: Any, parameters: Sequence[Any], optimiser: Any, schedule: Any) -> None:
+    """Backpropagate a loss, clip the parameters' gradient norm at 1, and step the optimiser
+    and its schedule."""
+    import torch
+
+    value.backward()
+    torch.nn.utils.clip_grad_norm_(parameters, 1.0)
+    optimiser.step()
+    schedule.step()
+    optimiser.zero_grad()
 
 
 def export_check(model: Any, folder: Path, questions: Sequence[str]) -> float:
